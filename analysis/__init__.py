@@ -1,0 +1,1 @@
+"""Analysis: tokenisation, highlighting and (later) metadata extraction, dedup and validity."""

@@ -1,0 +1,1 @@
+"""Compilations: topic discovery, curated compilations and exports (see issue 6; not built yet)."""

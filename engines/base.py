@@ -1,0 +1,189 @@
+"""The contract every search backend keeps, and the engine-neutral query and result types.
+
+Queries arrive here already analysed (tokens, not user text): the engines never parse user
+syntax, so nothing a user types can become engine query syntax.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from typing import Any, Literal, Protocol, runtime_checkable
+
+from pydantic import BaseModel, Field
+
+from gongkai.document import AnalyzedDocument, Document
+from gongkai.errors import GongkaiError
+
+# Keyword fields a search can filter and facet on; the same names in every engine's mapping.
+KEYWORD_FIELDS: tuple[str, ...] = (
+    "agency",
+    "doc_type",
+    "validity",
+    "topic_top",
+    "topic_sub",
+    "region",
+    "source",
+    "doc_number",
+)
+
+
+class EngineError(GongkaiError):
+    """The engine refused or failed a request."""
+
+
+class EngineUnavailable(EngineError):
+    """The engine cannot be reached; the message names where we tried."""
+
+    def __init__(self, where: str, reason: str) -> None:
+        super().__init__(f"search engine at {where} is not available: {reason}")
+        self.where = where
+
+
+class SearchQuery(BaseModel):
+    """An analysed, engine-neutral query. Built by pure functions in ``search_api.queries``."""
+
+    terms: list[str] = Field(default_factory=list, description="Analysed tokens, OR-ed, BM25.")
+    field_boosts: dict[Literal["title", "body"], float] = Field(
+        default_factory=lambda: {"title": 1.0, "body": 1.0}
+    )
+    filters: dict[str, list[str]] = Field(
+        default_factory=dict, description="Keyword field -> accepted values (any of them)."
+    )
+    year_from: int | None = None
+    year_to: int | None = None
+    sort: Literal["relevance", "newest"] = "relevance"
+    offset: int = Field(default=0, ge=0)
+    limit: int = Field(default=10, ge=0)
+    facets: list[str] = Field(default_factory=list, description="Keyword fields to count.")
+
+
+class SearchHit(BaseModel):
+    id: str
+    score: float
+    document: Document
+
+
+class FacetCount(BaseModel):
+    value: str
+    count: int
+
+
+class SearchResult(BaseModel):
+    total: int
+    hits: list[SearchHit]
+    facets: dict[str, list[FacetCount]] = Field(default_factory=dict)
+
+
+@runtime_checkable
+class SearchBackend(Protocol):
+    """What the rest of Gongkai may ask of a search engine."""
+
+    name: str
+
+    def ensure_index(self) -> None:
+        """Create the versioned index and its alias if they do not exist yet."""
+
+    def index(self, docs: Sequence[AnalyzedDocument]) -> int:
+        """Add or replace documents (same id = same document); returns how many."""
+
+    def refresh(self) -> None:
+        """Make everything indexed so far visible to search."""
+
+    def delete(self, ids: Sequence[str]) -> int:
+        """Remove documents by id; returns how many ids were asked for."""
+
+    def get(self, doc_id: str) -> Document | None: ...
+
+    def search(self, query: SearchQuery) -> SearchResult: ...
+
+    def count(self) -> int: ...
+
+    def rebuild(self, docs: Iterable[AnalyzedDocument]) -> str:
+        """Build a new versioned index from ``docs``, switch the alias to it, drop the old one;
+        search keeps answering from the old index until the switch. Returns the new name."""
+
+    def health(self) -> dict[str, Any]:
+        """Engine name, where it is, document count; raises `EngineUnavailable`."""
+
+    def drop(self) -> None:
+        """Delete the index and alias (tests and `gongkai index drop`)."""
+
+    def close(self) -> None: ...
+
+
+class NullSearchBackend:
+    """Does nothing and finds nothing: for stages run without an engine."""
+
+    name = "null"
+
+    def ensure_index(self) -> None:
+        return None
+
+    def index(self, docs: Sequence[AnalyzedDocument]) -> int:
+        return len(docs)
+
+    def refresh(self) -> None:
+        return None
+
+    def delete(self, ids: Sequence[str]) -> int:
+        return len(ids)
+
+    def get(self, doc_id: str) -> Document | None:
+        return None
+
+    def search(self, query: SearchQuery) -> SearchResult:
+        return SearchResult(total=0, hits=[])
+
+    def count(self) -> int:
+        return 0
+
+    def rebuild(self, docs: Iterable[AnalyzedDocument]) -> str:
+        for _ in docs:
+            pass
+        return "null"
+
+    def health(self) -> dict[str, Any]:
+        return {"engine": self.name, "documents": 0}
+
+    def drop(self) -> None:
+        return None
+
+    def close(self) -> None:
+        return None
+
+
+def engine_fields(analyzed: AnalyzedDocument) -> dict[str, Any]:
+    """The flat field set both engines store for one document (names as in ``mappings/``)."""
+    doc = analyzed.document
+    topic = doc.topic
+    return {
+        "id": doc.id,
+        "title": doc.title,
+        "title_tokens": " ".join(analyzed.title_tokens),
+        "body_tokens": " ".join(analyzed.body_tokens),
+        "agency": list(doc.agency),
+        "doc_type": doc.doc_type or "",
+        "validity": doc.validity.status,
+        "topic_top": (topic.top if topic else None) or "",
+        "topic_sub": (topic.sub if topic else None) or "",
+        "region": doc.region or "",
+        "source": doc.source or "",
+        "doc_number": doc.doc_number.raw if doc.doc_number else "",
+        "year": doc.year,
+        "date_published": doc.date_published.isoformat() if doc.date_published else None,
+        "date_written": doc.date_written.isoformat() if doc.date_written else None,
+        "sort_date": newest_key(doc),
+        # The full record, so `get` and hits return the document exactly as ingested.
+        "doc_json": doc.model_dump_json(),
+    }
+
+
+def document_from_fields(fields: dict[str, Any]) -> Document:
+    return Document.model_validate(json.loads(fields["doc_json"]))
+
+
+def newest_key(doc: Document) -> int:
+    """Sort key for 'newest first': published date, else written date, as yyyymmdd."""
+    day = doc.date_published or doc.date_written
+    return int(day.strftime("%Y%m%d")) if day else 0

@@ -1,0 +1,46 @@
+"""All settings in one place. Read from the environment (prefix ``GONGKAI_``) once, at the edge
+(CLI start-up or app factory), then passed in; nothing deeper reads the environment."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+EngineKind = Literal["embedded", "opensearch", "elasticsearch"]
+
+
+class Settings(BaseSettings):
+    """Gongkai settings; every field can be set as ``GONGKAI_<NAME>``."""
+
+    model_config = SettingsConfigDict(env_prefix="GONGKAI_", extra="ignore")
+
+    data_dir: Path = Field(
+        default=Path(".gongkai"),
+        description="Where all local state lives: the embedded index, databases, caches.",
+    )
+    engine: EngineKind = Field(
+        default="embedded",
+        description="Search backend: the embedded tantivy index, OpenSearch or Elasticsearch.",
+    )
+    engine_url: str = Field(
+        default="http://127.0.0.1:9200",
+        description="URL of the OpenSearch/Elasticsearch node (ignored by the embedded engine).",
+    )
+    engine_timeout_s: float = Field(default=30.0, description="Per-request engine timeout.")
+    index_name: str = Field(
+        default="gongkai-docs",
+        description="Alias that search reads and ingest writes; the real index is versioned.",
+    )
+    batch_size: int = Field(default=500, ge=1, description="Documents per indexing batch.")
+    max_file_bytes: int = Field(
+        default=100 * 1024 * 1024,
+        description="Files larger than this are refused by ingest, with a message.",
+    )
+    max_query_chars: int = Field(default=1000, ge=1, description="Longer queries are cut here.")
+
+    @property
+    def index_dir(self) -> Path:
+        return self.data_dir / "index"
