@@ -1,0 +1,25 @@
+"""Turns a `Document` into what the engines index: the same tokeniser for title and body."""
+
+from __future__ import annotations
+
+from gongkai.document import AnalyzedDocument, Document
+
+from analysis.tokenizer import GovTokenizer
+
+
+class DocumentAnalyzer:
+    """Tokenises documents for indexing. Stateless apart from the tokeniser it is given."""
+
+    def __init__(self, tokenizer: GovTokenizer) -> None:
+        self.tokenizer = tokenizer
+
+    def analyze(self, doc: Document) -> AnalyzedDocument:
+        body = doc.body
+        if doc.attachments:
+            # Attachment text is searchable as part of its parent document.
+            body = "\n".join([body, *(a.text for a in doc.attachments if a.text)])
+        return AnalyzedDocument(
+            document=doc,
+            title_tokens=self.tokenizer.tokenize(doc.title),
+            body_tokens=self.tokenizer.tokenize(body),
+        )

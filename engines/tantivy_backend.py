@@ -1,0 +1,276 @@
+"""The embedded default engine: a tantivy index on disk, in-process, no server to run.
+
+Layout under the index directory::
+
+    <alias>.current        name of the live versioned index (swapped atomically by rebuild)
+    <alias>-v1-<stamp>/    tantivy index files
+
+Text fields hold jieba tokens joined by spaces and use tantivy's whitespace tokenizer, so the
+engine scores exactly the tokens the project tokeniser produced.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+import tantivy
+
+from engines.base import (
+    AnalyzedDocument,
+    Document,
+    EngineError,
+    FacetCount,
+    SearchHit,
+    SearchQuery,
+    SearchResult,
+    document_from_fields,
+    engine_fields,
+)
+from mappings import load_mapping, versioned_index_name
+
+WRITER_HEAP_BYTES = 128 * 1024 * 1024
+FACET_SIZE = 50
+
+
+def build_schema(spec: dict[str, Any]) -> tantivy.Schema:
+    """A tantivy schema from the embedded mapping file (``mappings/embedded-v1.json``)."""
+    builder = tantivy.SchemaBuilder()
+    for field in spec["fields"]:
+        if field["type"] == "text":
+            indexed = field.get("indexed", True)
+            builder.add_text_field(
+                field["name"],
+                stored=field.get("stored", False),
+                fast=field.get("fast", False),
+                # tantivy has no "not indexed" text field; a raw field that nobody queries
+                # costs one term per document, which is cheap.
+                tokenizer_name=field["tokenizer"] if indexed else "raw",
+                index_option="position" if field["tokenizer"] == "whitespace" else "basic",
+            )
+        elif field["type"] == "integer":
+            builder.add_integer_field(
+                field["name"], stored=field.get("stored", False), indexed=True, fast=True
+            )
+        else:
+            raise EngineError(f"unknown field type in embedded mapping: {field['type']}")
+    return builder.build()
+
+
+class TantivyBackend:
+    """`SearchBackend` on an embedded tantivy index."""
+
+    name = "embedded"
+
+    def __init__(self, index_dir: Path, alias: str = "gongkai-docs") -> None:
+        self.index_dir = Path(index_dir)
+        self.alias = alias
+        self._spec = load_mapping("embedded")
+        self._schema = build_schema(self._spec)
+        self._field_names = {f["name"] for f in self._spec["fields"]}
+        self._index: tantivy.Index | None = None
+        self._writer: tantivy.IndexWriter | None = None
+
+    # -- where the live index is -------------------------------------------------------
+    @property
+    def _pointer(self) -> Path:
+        return self.index_dir / f"{self.alias}.current"
+
+    def _live_name(self) -> str | None:
+        try:
+            return self._pointer.read_text(encoding="utf-8").strip() or None
+        except FileNotFoundError:
+            return None
+
+    def _point_alias_at(self, name: str) -> None:
+        tmp = self._pointer.with_suffix(".tmp")
+        tmp.write_text(name, encoding="utf-8")
+        os.replace(tmp, self._pointer)  # atomic: readers see the old or the new, never half
+
+    def _new_index(self) -> tuple[str, tantivy.Index]:
+        name = versioned_index_name(self.alias, time.strftime("%Y%m%d%H%M%S") + f"{time.time_ns() % 10**6:06d}")
+        path = self.index_dir / name
+        path.mkdir(parents=True)
+        return name, tantivy.Index(self._schema, path=str(path), reuse=False)
+
+    def _open(self) -> tantivy.Index:
+        if self._index is None:
+            name = self._live_name()
+            if name is None:
+                raise EngineError(
+                    f"no index at {self.index_dir}: run `gongkai ingest` first"
+                )
+            self._index = tantivy.Index.open(str(self.index_dir / name))
+        return self._index
+
+    # -- SearchBackend ------------------------------------------------------------------
+    def ensure_index(self) -> None:
+        if self._live_name() is None:
+            self.index_dir.mkdir(parents=True, exist_ok=True)
+            name, index = self._new_index()
+            index.writer(WRITER_HEAP_BYTES, 1).commit()
+            self._point_alias_at(name)
+            self._index = index
+
+    def _to_tantivy(self, analyzed: AnalyzedDocument) -> tantivy.Document:
+        fields = {
+            k: v
+            for k, v in engine_fields(analyzed).items()
+            if k in self._field_names and v is not None and v != []
+        }
+        return tantivy.Document(**fields)
+
+    def _load(self, writer: tantivy.IndexWriter, docs: Iterable[AnalyzedDocument]) -> int:
+        n = 0
+        for analyzed in docs:
+            # Delete-then-add in one commit replaces the document: same id, never twice.
+            writer.delete_documents_by_term("id", analyzed.document.id)
+            writer.add_document(self._to_tantivy(analyzed))
+            n += 1
+        return n
+
+    def index(self, docs: Sequence[AnalyzedDocument]) -> int:
+        if self._writer is None:
+            self._writer = self._open().writer(WRITER_HEAP_BYTES, 1)
+        return self._load(self._writer, docs)
+
+    def refresh(self) -> None:
+        if self._writer is not None:
+            self._writer.commit()
+            # Release the writer lock so another process (e.g. a CLI ingest) can write.
+            self._writer.wait_merging_threads()
+            self._writer = None
+        self._open().reload()
+
+    def delete(self, ids: Sequence[str]) -> int:
+        if self._writer is None:
+            self._writer = self._open().writer(WRITER_HEAP_BYTES, 1)
+        for doc_id in ids:
+            self._writer.delete_documents_by_term("id", doc_id)
+        return len(ids)
+
+    def _searcher(self) -> tantivy.Searcher:
+        return self._open().searcher()
+
+    def get(self, doc_id: str) -> Document | None:
+        searcher = self._searcher()
+        query = tantivy.Query.term_query(self._schema, "id", doc_id)
+        hits = searcher.search(query, 1).hits
+        if not hits:
+            return None
+        return document_from_fields(self._stored(searcher, hits[0][1]))
+
+    @staticmethod
+    def _stored(searcher: tantivy.Searcher, address: tantivy.DocAddress) -> dict[str, Any]:
+        return {"doc_json": searcher.doc(address)["doc_json"][0]}
+
+    def build_query(self, query: SearchQuery) -> tantivy.Query:
+        """The tantivy query for an engine-neutral `SearchQuery` (BM25 + filters)."""
+        clauses: list[tuple[tantivy.Occur, tantivy.Query]] = []
+        if query.terms:
+            scored = [
+                (
+                    tantivy.Occur.Should,
+                    tantivy.Query.boost_query(
+                        tantivy.Query.term_query(self._schema, f"{field}_tokens", term),
+                        boost,
+                    ),
+                )
+                for term in query.terms
+                for field, boost in query.field_boosts.items()
+            ]
+            clauses.append((tantivy.Occur.Must, tantivy.Query.boolean_query(scored)))
+        for field, values in query.filters.items():
+            if field not in self._field_names:
+                raise EngineError(f"unknown filter field: {field}")
+            clauses.append(
+                (
+                    tantivy.Occur.Must,
+                    tantivy.Query.term_set_query(self._schema, field, list(values)),
+                )
+            )
+        if query.year_from is not None or query.year_to is not None:
+            clauses.append(
+                (
+                    tantivy.Occur.Must,
+                    tantivy.Query.range_query(
+                        self._schema, "year", tantivy.FieldType.Integer,
+                        query.year_from, query.year_to,
+                    ),
+                )
+            )
+        if not clauses:
+            return tantivy.Query.all_query()
+        return tantivy.Query.boolean_query(clauses)
+
+    def search(self, query: SearchQuery) -> SearchResult:
+        searcher = self._searcher()
+        native = self.build_query(query)
+        order = {"order_by_field": "sort_date"} if query.sort == "newest" else {}
+        result = searcher.search(
+            native, limit=max(query.limit, 1), offset=query.offset, count=True, **order
+        )
+        hits = []
+        for key, address in result.hits[: query.limit]:
+            doc = document_from_fields(self._stored(searcher, address))
+            score = float(key) if query.sort == "relevance" else 0.0
+            hits.append(SearchHit(id=doc.id, score=score, document=doc))
+        facets = self._facets(searcher, native, query.facets) if query.facets else {}
+        return SearchResult(total=int(result.count or 0), hits=hits, facets=facets)
+
+    def _facets(
+        self, searcher: tantivy.Searcher, native: tantivy.Query, fields: Sequence[str]
+    ) -> dict[str, list[FacetCount]]:
+        aggs = {f: {"terms": {"field": f, "size": FACET_SIZE}} for f in fields}
+        raw = searcher.aggregate(native, aggs)
+        return {
+            f: [
+                FacetCount(value=str(b["key"]), count=int(b["doc_count"]))
+                for b in raw.get(f, {}).get("buckets", [])
+            ]
+            for f in fields
+        }
+
+    def count(self) -> int:
+        return int(self._searcher().num_docs)
+
+    def rebuild(self, docs: Iterable[AnalyzedDocument]) -> str:
+        self.index_dir.mkdir(parents=True, exist_ok=True)
+        old = self._live_name()
+        name, index = self._new_index()
+        writer = index.writer(WRITER_HEAP_BYTES, 1)
+        self._load(writer, docs)
+        writer.commit()
+        writer.wait_merging_threads()
+        index.reload()
+        self._point_alias_at(name)
+        self._index = index
+        if old and old != name:
+            shutil.rmtree(self.index_dir / old, ignore_errors=True)
+        return name
+
+    def health(self) -> dict[str, Any]:
+        return {
+            "engine": self.name,
+            "path": str(self.index_dir),
+            "index": self._live_name(),
+            "documents": self.count() if self._live_name() else 0,
+        }
+
+    def drop(self) -> None:
+        self._writer = None
+        self._index = None
+        if self.index_dir.exists():
+            for path in self.index_dir.glob(f"{self.alias}-v*"):
+                shutil.rmtree(path, ignore_errors=True)
+            self._pointer.unlink(missing_ok=True)
+
+    def close(self) -> None:
+        if self._writer is not None:
+            self._writer.rollback()
+            self._writer = None
+        self._index = None

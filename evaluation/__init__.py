@@ -1,0 +1,1 @@
+"""Quality measured on real data: `gongkai eval ...` commands live on these functions."""

@@ -1,0 +1,60 @@
+"""The HTTP API. Routes validate input and format output; searching happens in
+`search_api.service`, query building in `search_api.queries`."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import Depends, FastAPI, HTTPException, Query, Request
+
+import gongkai
+from analysis.tokenizer import GovTokenizer
+from engines import make_backend
+from engines.base import SearchBackend
+from gongkai.document import Document
+from gongkai.settings import Settings
+from search_api.problems import install_problem_handlers
+from search_api.service import SearchResponse, SearchService
+
+
+def create_app(settings: Settings, backend: SearchBackend | None = None) -> FastAPI:
+    """Build the app for ``settings``; ``backend`` is given by tests that share one."""
+    app = FastAPI(
+        title="Gongkai",
+        version=gongkai.__version__,
+        description="Search published Chinese government information (政府信息公开).",
+    )
+    engine = backend if backend is not None else make_backend(settings)
+    app.state.settings = settings
+    app.state.service = SearchService(engine, GovTokenizer(), settings.max_query_chars)
+    install_problem_handlers(app)
+
+    @app.get("/search", response_model=SearchResponse, summary="Ranked search with snippets")
+    async def search(
+        service: Annotated[SearchService, Depends(get_service)],
+        q: Annotated[str, Query(description="Words to search for.", max_length=10_000)] = "",
+        limit: Annotated[int, Query(ge=1, le=100)] = 10,
+        offset: Annotated[int, Query(ge=0, le=10_000)] = 0,
+    ) -> SearchResponse:
+        return service.search(q, limit=limit, offset=offset)
+
+    @app.get("/documents/{doc_id}", response_model=Document, summary="One document")
+    async def get_document(
+        doc_id: str, service: Annotated[SearchService, Depends(get_service)]
+    ) -> Document:
+        doc = service.backend.get(doc_id)
+        if doc is None:
+            raise HTTPException(status_code=404, detail=f"no document with id {doc_id!r}")
+        return doc
+
+    @app.get("/healthz", summary="Engine and document count")
+    async def healthz(service: Annotated[SearchService, Depends(get_service)]) -> dict[str, Any]:
+        return {"status": "ok", **service.backend.health()}
+
+    return app
+
+
+def get_service(request: Request) -> SearchService:
+    service = request.app.state.service
+    assert isinstance(service, SearchService)
+    return service

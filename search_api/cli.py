@@ -1,0 +1,287 @@
+"""The `gongkai` command line. Each command builds what it needs from one `Settings` object.
+
+Progress bars and messages go to stderr; results (and ``--json`` output) go to stdout, so
+``gongkai search ... --json | jq`` and ``gongkai eval ... --json > scores.json`` work.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import tempfile
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    SpinnerColumn,
+    TextColumn,
+    TimeElapsedColumn,
+)
+from rich.table import Table
+
+from gongkai.errors import GongkaiError
+from gongkai.settings import EngineKind, Settings
+
+if TYPE_CHECKING:
+    from search_api.service import SearchService
+
+app = typer.Typer(
+    help="Gongkai (公开): search and compile published Chinese government information.\n\n"
+    "State lives under --data-dir (env GONGKAI_DATA_DIR, default ./.gongkai). The engine is "
+    "the embedded tantivy index unless --engine/GONGKAI_ENGINE says opensearch or "
+    "elasticsearch (at --engine-url/GONGKAI_ENGINE_URL).",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+eval_app = typer.Typer(help="Measure quality on judged data (prints one JSON object with --json).")
+app.add_typer(eval_app, name="eval")
+index_app = typer.Typer(help="Inspect or drop the search index.")
+app.add_typer(index_app, name="index")
+
+err = Console(stderr=True)
+out = Console(highlight=False, soft_wrap=True)
+
+
+def _settings(ctx: typer.Context) -> Settings:
+    settings = ctx.obj
+    assert isinstance(settings, Settings)
+    return settings
+
+
+@app.callback()
+def main_options(
+    ctx: typer.Context,
+    data_dir: Annotated[
+        Path | None, typer.Option(help="Directory for all state (index, databases).")
+    ] = None,
+    engine: Annotated[
+        EngineKind | None, typer.Option(help="embedded | opensearch | elasticsearch")
+    ] = None,
+    engine_url: Annotated[
+        str | None, typer.Option(help="OpenSearch/Elasticsearch URL.")
+    ] = None,
+) -> None:
+    overrides = {
+        k: v
+        for k, v in {"data_dir": data_dir, "engine": engine, "engine_url": engine_url}.items()
+        if v is not None
+    }
+    ctx.obj = Settings(**overrides)
+
+
+def _progress() -> Progress:
+    return Progress(
+        SpinnerColumn(),
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[rate]}"),
+        TimeElapsedColumn(),
+        console=err,
+        transient=False,
+    )
+
+
+def _index_documents(settings: Settings, paths: list[Path], description: str) -> int:
+    """Run the ingest pipeline over ``paths`` with a progress bar; returns documents indexed."""
+    # Imported here so `gongkai --help` stays instant (jieba's dictionary, the engines).
+    from analysis.analyzer import DocumentAnalyzer
+    from analysis.tokenizer import GovTokenizer
+    from engines import make_backend
+    from gongkai.pipeline import IngestPipeline
+    from ingest.manager import read_sources
+
+    backend = make_backend(settings)
+    pipeline = IngestPipeline(
+        DocumentAnalyzer(GovTokenizer()), backend, batch_size=settings.batch_size
+    )
+    with _progress() as progress:
+        task = progress.add_task(description, total=None, rate="")
+        done = 0
+        started = progress.get_time()
+
+        def advance() -> None:
+            nonlocal done
+            done += 1
+            if done % 50 == 0:
+                elapsed = max(progress.get_time() - started, 1e-9)
+                progress.update(task, completed=done, rate=f"{done / elapsed:,.0f} docs/s")
+
+        def report_problem(problem: object) -> None:
+            progress.console.print(f"[yellow]skipped:[/] {problem}")
+
+        report = pipeline.run(read_sources(paths, settings), advance, report_problem)
+        progress.update(
+            task, completed=done, total=done, rate=f"{report.docs_per_second:,.0f} docs/s"
+        )
+    backend.close()
+    err.print(
+        f"indexed {report.documents} documents in {report.seconds:.1f} s "
+        f"({report.docs_per_second:,.0f} docs/s); {len(report.problems)} skipped"
+    )
+    return report.documents
+
+
+@app.command()
+def ingest(
+    ctx: typer.Context,
+    paths: Annotated[
+        list[Path],
+        typer.Argument(help="JSONL files, .html/.htm/.txt files, or folders of them."),
+    ],
+) -> None:
+    """Read documents from files and index them (re-ingesting updates, never duplicates)."""
+    settings = _settings(ctx)
+    missing = [p for p in paths if not p.exists()]
+    if missing:
+        raise GongkaiError("no such file or folder: " + ", ".join(map(str, missing)))
+    _index_documents(settings, paths, "ingest")
+
+
+@app.command()
+def search(
+    ctx: typer.Context,
+    query: Annotated[str, typer.Argument(help="Words to search for, e.g. 低保标准.")],
+    limit: Annotated[int, typer.Option(min=1, max=100, help="Hits to show.")] = 10,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON for programs.")] = False,
+) -> None:
+    """Search the index; hits come ranked with a highlighted snippet."""
+    service = _service(_settings(ctx))
+    response = service.search(query, limit=limit)
+    if as_json:
+        payload = response.model_dump(mode="json", include={"total", "hits"})
+        out.print_json(json.dumps(payload, ensure_ascii=False))
+        return
+    out.print(f"{response.total} documents match {query!r}")
+    for rank, hit in enumerate(response.hits, start=1):
+        meta = " · ".join(
+            x for x in [", ".join(hit.agency), hit.doc_number or "", str(hit.date_published or "")]
+            if x
+        )
+        out.print(f"\n[bold]{rank}. {_marks_to_rich(hit.title_html)}[/]  ({hit.score:.2f})")
+        if meta:
+            out.print(f"   [dim]{meta}[/]")
+        out.print(f"   {_marks_to_rich(hit.snippet)}")
+        out.print(f"   [dim]{hit.id}[/]")
+
+
+def _marks_to_rich(snippet_html: str) -> str:
+    import html
+
+    from rich.markup import escape
+
+    text = escape(html.unescape(snippet_html.replace("<mark>", "\0").replace("</mark>", "\1")))
+    return text.replace("\0", "[reverse]").replace("\1", "[/reverse]")
+
+
+def _service(settings: Settings) -> SearchService:
+    from analysis.tokenizer import GovTokenizer
+    from engines import make_backend
+    from search_api.service import SearchService
+
+    return SearchService(make_backend(settings), GovTokenizer(), settings.max_query_chars)
+
+
+@app.command()
+def serve(
+    ctx: typer.Context,
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+) -> None:
+    """Serve the JSON API (and its docs at /docs) over HTTP."""
+    import uvicorn
+
+    from search_api.app import create_app
+
+    settings = _settings(ctx)
+    err.print(f"Gongkai serving on http://{host}:{port}  (API docs: /docs)")
+    uvicorn.run(create_app(settings), host=host, port=port, log_level="warning")
+
+
+@index_app.command("status")
+def index_status(
+    ctx: typer.Context,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Show the engine, the live index and how many documents it holds."""
+    from engines import make_backend
+
+    health = make_backend(_settings(ctx)).health()
+    if as_json:
+        out.print_json(json.dumps(health, ensure_ascii=False))
+    else:
+        for key, value in health.items():
+            out.print(f"{key}: {value}")
+
+
+@index_app.command("drop")
+def index_drop(
+    ctx: typer.Context,
+    yes: Annotated[bool, typer.Option("--yes", help="Do not ask.")] = False,
+) -> None:
+    """Delete the index and everything in it."""
+    from engines import make_backend
+
+    if not yes:
+        typer.confirm("Delete the whole index?", abort=True)
+    make_backend(_settings(ctx)).drop()
+    err.print("index dropped")
+
+
+@eval_app.command("retrieval")
+def eval_retrieval(
+    ctx: typer.Context,
+    corpus: Annotated[Path, typer.Option(help="JSONL corpus (id, text).", exists=True)],
+    queries: Annotated[
+        Path, typer.Option(help="JSONL queries (id, text, relevant_doc_ids).", exists=True)
+    ],
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+) -> None:
+    """Index CORPUS into a fresh temporary index, run every query, print Recall@1/10/100 and
+    MRR@10."""
+    from analysis.tokenizer import GovTokenizer
+    from engines import make_backend
+    from evaluation.retrieval import evaluate, load_judged_queries
+    from search_api.service import SearchService
+
+    base = _settings(ctx)
+    judged = load_judged_queries(queries)
+    with tempfile.TemporaryDirectory(prefix="gongkai-eval-") as tmp:
+        # A fresh index: its own data dir, and on a cluster its own alias, dropped afterwards.
+        settings = base.model_copy(
+            update={"data_dir": Path(tmp), "index_name": f"gongkai-eval-{Path(tmp).name.lower()}"}
+        )
+        _index_documents(settings, [corpus], "index corpus")
+        backend = make_backend(settings)
+        try:
+            service = SearchService(backend, GovTokenizer(), settings.max_query_chars)
+            with _progress() as progress:
+                task = progress.add_task("queries", total=len(judged), rate="")
+                scores = evaluate(service, judged, lambda: progress.advance(task))
+        finally:
+            backend.drop()
+            backend.close()
+    scores = {"engine": base.engine, **scores}
+    if as_json:
+        sys.stdout.write(json.dumps(scores, ensure_ascii=False) + "\n")
+        return
+    table = Table(title=f"retrieval on {queries.name} ({base.engine})")
+    for key in scores:
+        table.add_column(key)
+    table.add_row(*[str(v) for v in scores.values()])
+    out.print(table)
+
+
+def main() -> None:
+    """Console entry point: user errors print a clear line and exit 1, no stack trace."""
+    try:
+        app()
+    except GongkaiError as exc:
+        err.print(f"[red]error:[/] {exc}")
+        raise SystemExit(1) from None

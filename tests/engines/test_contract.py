@@ -1,0 +1,177 @@
+"""The contract every search backend keeps, run against each real engine.
+
+`backend` is parametrised in tests/conftest.py: the embedded tantivy index always, a real
+OpenSearch node (started from Maven Central) for tests marked `engine`, and Elasticsearch when
+GONGKAI_TEST_ELASTICSEARCH_URL names one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date
+
+import pytest
+
+from engines.base import SearchBackend, SearchQuery
+from gongkai.document import AnalyzedDocument, Document
+
+Make = Callable[..., AnalyzedDocument]
+
+
+def ids(result_hits: list) -> list[str]:  # type: ignore[type-arg]
+    return [h.id for h in result_hits]
+
+
+def load(backend: SearchBackend, docs: list[AnalyzedDocument]) -> None:
+    backend.ensure_index()
+    backend.index(docs)
+    backend.refresh()
+
+
+def test_index_count_and_get_round_trip(backend: SearchBackend, make: Make) -> None:
+    doc = make("a", "关于调整最低生活保障标准的通知", "各区民政局：低保标准调整如下。",
+               agency="示例市民政局、示例市财政局", extra_field={"kept": [1, 2]})
+    load(backend, [doc, make("b", "公积金", "住房公积金贷款")])
+    assert backend.count() == 2
+    got = backend.get("a")
+    assert got == doc.document
+    assert got is not None and got.extra_metadata == {"extra_field": {"kept": [1, 2]}}
+    assert got.agency == ["示例市民政局", "示例市财政局"]
+    assert backend.get("missing") is None
+
+
+def test_same_id_replaces_never_duplicates(backend: SearchBackend, make: Make) -> None:
+    load(backend, [make("a", "旧标题", "养老金 发放")])
+    load(backend, [make("a", "新标题", "养老金 调整")])
+    assert backend.count() == 1
+    got = backend.get("a")
+    assert got is not None and got.title == "新标题"
+    result = backend.search(SearchQuery(terms=["养老金"]))
+    assert result.total == 1
+    assert backend.search(SearchQuery(terms=["发放"])).total == 0
+
+
+def test_bm25_prefers_more_and_title_matches(backend: SearchBackend, make: Make) -> None:
+    load(backend, [
+        make("once", "其他事项", "低保 一次 " + "填充 " * 30),
+        make("often", "其他事项", "低保 低保 低保 多次 " + "填充 " * 30),
+        make("title", "低保", "提到 一次 低保 " + "填充 " * 30),
+        make("none", "无关", "公积金 " + "填充 " * 30),
+    ])
+    query = SearchQuery(terms=["低保"], field_boosts={"title": 3.0, "body": 1.0})
+    result = backend.search(query)
+    assert result.total == 3
+    assert ids(result.hits) == ["title", "often", "once"]
+    assert all(h.score > 0 for h in result.hits)
+    assert result.hits[0].score > result.hits[1].score > result.hits[2].score
+
+
+def test_terms_are_ored_and_rarer_terms_weigh_more(backend: SearchBackend, make: Make) -> None:
+    load(backend, [
+        make("common1", "", "通知 征收"),
+        make("common2", "", "通知 补偿"),
+        make("rare", "", "通知 安置"),
+        make("common3", "", "通知 征收 补偿"),
+    ])
+    result = backend.search(SearchQuery(terms=["安置", "补偿"]))
+    assert set(ids(result.hits)) == {"rare", "common2", "common3"}
+    assert result.hits[0].id == "rare"  # 安置 occurs once in the index, 补偿 twice
+
+
+def test_filters_combine_and_facets_count(backend: SearchBackend, make: Make) -> None:
+    load(backend, [
+        make("a", "t", "补贴", agency="农业农村局", doc_type="通知", validity="有效",
+             date_published=date(2020, 1, 2)),
+        make("b", "t", "补贴", agency="农业农村局", doc_type="办法", validity="废止",
+             date_published=date(2018, 5, 1)),
+        make("c", "t", "补贴", agency="财政局", doc_type="通知", validity="有效",
+             date_published=date(2022, 3, 3)),
+        make("d", "t", "补贴", agency="农业农村局、财政局", doc_type="通知", validity="有效",
+             date_published=date(2021, 7, 7)),
+    ])
+    base = SearchQuery(terms=["补贴"], facets=["agency", "doc_type", "validity"])
+    everything = backend.search(base)
+    assert everything.total == 4
+    agency_counts = {f.value: f.count for f in everything.facets["agency"]}
+    assert agency_counts == {"农业农村局": 3, "财政局": 2}
+
+    narrowed = backend.search(base.model_copy(update={
+        "filters": {"agency": ["农业农村局"], "doc_type": ["通知"]}
+    }))
+    assert set(ids(narrowed.hits)) == {"a", "d"}
+    assert {f.value: f.count for f in narrowed.facets["validity"]} == {"有效": 2}
+
+    years = backend.search(base.model_copy(update={"year_from": 2020, "year_to": 2021}))
+    assert set(ids(years.hits)) == {"a", "d"}
+    nothing = backend.search(base.model_copy(update={"filters": {"agency": ["不存在"]}}))
+    assert nothing.total == 0 and nothing.hits == []
+
+
+def test_sort_newest_and_paging(backend: SearchBackend, make: Make) -> None:
+    days = [date(2019, 1, 1), date(2023, 1, 1), date(2021, 1, 1), date(2017, 1, 1), None]
+    load(backend, [
+        make(f"d{i}", "t", "医保 报销", date_published=day) for i, day in enumerate(days)
+    ])
+    newest = backend.search(SearchQuery(terms=["医保"], sort="newest", limit=10))
+    assert ids(newest.hits) == ["d1", "d2", "d0", "d3", "d4"]
+    page1 = backend.search(SearchQuery(terms=["医保"], sort="newest", limit=2))
+    page2 = backend.search(SearchQuery(terms=["医保"], sort="newest", limit=2, offset=2))
+    beyond = backend.search(SearchQuery(terms=["医保"], sort="newest", limit=2, offset=50))
+    assert ids(page1.hits) + ids(page2.hits) == ids(newest.hits)[:4]
+    assert page2.total == 5
+    assert beyond.hits == [] and beyond.total == 5
+
+
+def test_no_terms_matches_everything_filtered(backend: SearchBackend, make: Make) -> None:
+    load(backend, [make("a", "t", "x", doc_type="通知"), make("b", "t", "y", doc_type="意见")])
+    assert backend.search(SearchQuery()).total == 2
+    only = backend.search(SearchQuery(filters={"doc_type": ["意见"]}))
+    assert ids(only.hits) == ["b"]
+
+
+def test_delete_removes(backend: SearchBackend, make: Make) -> None:
+    load(backend, [make("a", "t", "就业 补贴"), make("b", "t", "就业 创业")])
+    backend.delete(["a"])
+    backend.refresh()
+    assert backend.count() == 1
+    assert backend.get("a") is None
+    assert ids(backend.search(SearchQuery(terms=["就业"])).hits) == ["b"]
+
+
+def test_rebuild_swaps_to_a_new_versioned_index(backend: SearchBackend, make: Make) -> None:
+    load(backend, [make("old", "t", "拆迁 安置")])
+    first = backend.health()["index"]
+    name = backend.rebuild([make("new1", "t", "征收 补偿"), make("new2", "t", "征收 安置")])
+    assert name != first
+    assert backend.health()["index"] == name
+    assert backend.count() == 2
+    assert backend.get("old") is None
+    assert ids(backend.search(SearchQuery(terms=["征收"], limit=5)).hits).count("new1") == 1
+
+
+def test_hostile_text_is_stored_exactly(backend: SearchBackend, make: Make) -> None:
+    title = '<script>alert("x")</script> 通知 & "引号" 𠀀'
+    load(backend, [make("h", title, "正文\u0000之外 <b>粗体</b>".replace("\u0000", ""))])
+    got = backend.get("h")
+    assert got is not None and got.title == title
+    assert backend.search(SearchQuery(terms=["通知"])).hits[0].document.title == title
+
+
+def test_health_reports_engine_and_count(backend: SearchBackend, make: Make) -> None:
+    load(backend, [make("a", "t", "x")])
+    health = backend.health()
+    assert health["engine"] == backend.name
+    assert health["documents"] == 1
+
+
+@pytest.fixture
+def make(tokenizer) -> Make:  # type: ignore[no-untyped-def]
+    """Builds analysed documents the way the ingest pipeline does."""
+    from analysis.analyzer import DocumentAnalyzer
+
+    analyzer = DocumentAnalyzer(tokenizer)
+
+    def _make(doc_id: str, title: str, body: str, **fields: object) -> AnalyzedDocument:
+        return analyzer.analyze(Document(id=doc_id, title=title, body=body, **fields))
+
+    return _make

@@ -1,0 +1,91 @@
+"""The HTTP API, served by a real uvicorn server on 127.0.0.1 (no in-process test client)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from analysis.analyzer import DocumentAnalyzer
+from analysis.tokenizer import GovTokenizer
+from engines import make_backend
+from gongkai.document import Document
+from gongkai.pipeline import IngestPipeline
+from gongkai.settings import Settings
+from search_api.app import create_app
+from tests.support.live_server import live_server
+
+DOCS = [
+    Document(id="low", title="关于提高最低生活保障标准的通知", body="各区民政局：城乡低保标准提高。",
+             agency="示例市民政局", doc_number="示民发〔2023〕5号"),
+    Document(id="house", title="国有土地上房屋征收补偿办法", body="房屋征收 补偿 安置 <script>x</script>",
+             agency="示例市住房和城乡建设局"),
+    Document(id="xss", title='<img src=x onerror="alert(1)">养老金', body="基本养老金调整"),
+]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory, tokenizer: GovTokenizer) -> Iterator[str]:
+    settings = Settings(data_dir=tmp_path_factory.mktemp("api"))
+    IngestPipeline(DocumentAnalyzer(tokenizer), make_backend(settings)).run(DOCS)
+    with live_server(create_app(settings)) as url:
+        yield url
+
+
+def test_search_returns_ranked_hits_with_highlighted_snippets(server: str) -> None:
+    body = httpx.get(f"{server}/search", params={"q": "低保标准"}).json()
+    assert body["total"] >= 1
+    first = body["hits"][0]
+    assert first["id"] == "low"
+    assert {"id", "title", "score", "snippet", "agency", "date_published"} <= first.keys()
+    assert "<mark>低保</mark>" in first["snippet"] or "<mark>低保标准</mark>" in first["snippet"]
+
+
+def test_snippets_and_titles_escape_document_html(server: str) -> None:
+    hits = httpx.get(f"{server}/search", params={"q": "房屋征收 养老金"}).json()["hits"]
+    for hit in hits:
+        without_marks = hit["snippet"].replace("<mark>", "").replace("</mark>", "")
+        assert "<" not in without_marks
+        title = hit["title_html"].replace("<mark>", "").replace("</mark>", "")
+        assert "<" not in title
+    assert any("&lt;script&gt;" in h["snippet"] for h in hits)
+
+
+def test_get_document_and_404_problem(server: str) -> None:
+    doc = httpx.get(f"{server}/documents/house").json()
+    assert doc["title"] == "国有土地上房屋征收补偿办法"
+    missing = httpx.get(f"{server}/documents/nope")
+    assert missing.status_code == 404
+    assert missing.headers["content-type"].startswith("application/problem+json")
+    assert missing.json()["status"] == 404
+
+
+def test_healthz_reports_engine_and_count(server: str) -> None:
+    health = httpx.get(f"{server}/healthz").json()
+    assert health["engine"] == "embedded"
+    assert health["documents"] == len(DOCS)
+
+
+def test_bad_parameters_are_clear_4xx(server: str) -> None:
+    response = httpx.get(f"{server}/search", params={"q": "低保", "limit": "0"})
+    assert response.status_code == 422
+    assert response.headers["content-type"].startswith("application/problem+json")
+    for q in ["", "！！！", "的 了", '"unbalanced', "x" * 5000]:
+        ok = httpx.get(f"{server}/search", params={"q": q})
+        assert ok.status_code == 200, q
+
+
+def test_openapi_docs_served(server: str) -> None:
+    schema = httpx.get(f"{server}/openapi.json").json()
+    assert {"/search", "/documents/{doc_id}", "/healthz"} <= schema["paths"].keys()
+    assert httpx.get(f"{server}/docs").status_code == 200
+
+
+def test_engine_down_gives_503_problem(tmp_path: Path) -> None:
+    settings = Settings(engine="opensearch", engine_url="http://127.0.0.1:1", data_dir=tmp_path)
+    with live_server(create_app(settings)) as url:
+        response = httpx.get(f"{url}/search", params={"q": "低保"})
+    assert response.status_code == 503
+    assert "127.0.0.1:1" in response.json()["detail"]
