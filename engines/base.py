@@ -40,13 +40,18 @@ class EngineUnavailable(EngineError):
         self.where = where
 
 
+BoostedField = Literal["title", "body"]
+
+
+def _equal_boosts() -> dict[BoostedField, float]:
+    return {"title": 1.0, "body": 1.0}
+
+
 class SearchQuery(BaseModel):
     """An analysed, engine-neutral query. Built by pure functions in ``search_api.queries``."""
 
     terms: list[str] = Field(default_factory=list, description="Analysed tokens, OR-ed, BM25.")
-    field_boosts: dict[Literal["title", "body"], float] = Field(
-        default_factory=lambda: {"title": 1.0, "body": 1.0}
-    )
+    field_boosts: dict[BoostedField, float] = Field(default_factory=_equal_boosts)
     filters: dict[str, list[str]] = Field(
         default_factory=dict, description="Keyword field -> accepted values (any of them)."
     )

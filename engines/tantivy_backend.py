@@ -21,8 +21,6 @@ from typing import Any
 import tantivy
 
 from engines.base import (
-    AnalyzedDocument,
-    Document,
     EngineError,
     FacetCount,
     SearchHit,
@@ -31,6 +29,7 @@ from engines.base import (
     document_from_fields,
     engine_fields,
 )
+from gongkai.document import AnalyzedDocument, Document
 from mappings import load_mapping, versioned_index_name
 
 WRITER_HEAP_BYTES = 128 * 1024 * 1024
@@ -92,7 +91,9 @@ class TantivyBackend:
         os.replace(tmp, self._pointer)  # atomic: readers see the old or the new, never half
 
     def _new_index(self) -> tuple[str, tantivy.Index]:
-        name = versioned_index_name(self.alias, time.strftime("%Y%m%d%H%M%S") + f"{time.time_ns() % 10**6:06d}")
+        name = versioned_index_name(
+            self.alias, time.strftime("%Y%m%d%H%M%S") + f"{time.time_ns() % 10**6:06d}"
+        )
         path = self.index_dir / name
         path.mkdir(parents=True)
         return name, tantivy.Index(self._schema, path=str(path), reuse=False)
@@ -101,9 +102,7 @@ class TantivyBackend:
         if self._index is None:
             name = self._live_name()
             if name is None:
-                raise EngineError(
-                    f"no index at {self.index_dir}: run `gongkai ingest` first"
-                )
+                raise EngineError(f"no index at {self.index_dir}: run `gongkai ingest` first")
             self._index = tantivy.Index.open(str(self.index_dir / name))
         return self._index
 
@@ -198,8 +197,11 @@ class TantivyBackend:
                 (
                     tantivy.Occur.Must,
                     tantivy.Query.range_query(
-                        self._schema, "year", tantivy.FieldType.Integer,
-                        query.year_from, query.year_to,
+                        self._schema,
+                        "year",
+                        tantivy.FieldType.Integer,
+                        query.year_from,
+                        query.year_to,
                     ),
                 )
             )
@@ -210,9 +212,12 @@ class TantivyBackend:
     def search(self, query: SearchQuery) -> SearchResult:
         searcher = self._searcher()
         native = self.build_query(query)
-        order = {"order_by_field": "sort_date"} if query.sort == "newest" else {}
         result = searcher.search(
-            native, limit=max(query.limit, 1), offset=query.offset, count=True, **order
+            native,
+            limit=max(query.limit, 1),
+            offset=query.offset,
+            count=True,
+            order_by_field="sort_date" if query.sort == "newest" else None,
         )
         hits = []
         for key, address in result.hits[: query.limit]:
@@ -220,7 +225,9 @@ class TantivyBackend:
             score = float(key) if query.sort == "relevance" else 0.0
             hits.append(SearchHit(id=doc.id, score=score, document=doc))
         facets = self._facets(searcher, native, query.facets) if query.facets else {}
-        return SearchResult(total=int(result.count or 0), hits=hits, facets=facets)
+        # `count` exists at run time but is missing from tantivy's type stubs.
+        total = int(getattr(result, "count", 0) or 0)
+        return SearchResult(total=total, hits=hits, facets=facets)
 
     def _facets(
         self, searcher: tantivy.Searcher, native: tantivy.Query, fields: Sequence[str]

@@ -29,8 +29,13 @@ def load(backend: SearchBackend, docs: list[AnalyzedDocument]) -> None:
 
 
 def test_index_count_and_get_round_trip(backend: SearchBackend, make: Make) -> None:
-    doc = make("a", "关于调整最低生活保障标准的通知", "各区民政局：低保标准调整如下。",
-               agency="示例市民政局、示例市财政局", extra_field={"kept": [1, 2]})
+    doc = make(
+        "a",
+        "关于调整最低生活保障标准的通知",
+        "各区民政局：低保标准调整如下。",
+        agency="示例市民政局、示例市财政局",
+        extra_field={"kept": [1, 2]},
+    )
     load(backend, [doc, make("b", "公积金", "住房公积金贷款")])
     assert backend.count() == 2
     got = backend.get("a")
@@ -52,12 +57,15 @@ def test_same_id_replaces_never_duplicates(backend: SearchBackend, make: Make) -
 
 
 def test_bm25_prefers_more_and_title_matches(backend: SearchBackend, make: Make) -> None:
-    load(backend, [
-        make("once", "其他事项", "低保 一次 " + "填充 " * 30),
-        make("often", "其他事项", "低保 低保 低保 多次 " + "填充 " * 30),
-        make("title", "低保", "提到 一次 低保 " + "填充 " * 30),
-        make("none", "无关", "公积金 " + "填充 " * 30),
-    ])
+    load(
+        backend,
+        [
+            make("once", "其他事项", "低保 一次 " + "填充 " * 30),
+            make("often", "其他事项", "低保 低保 低保 多次 " + "填充 " * 30),
+            make("title", "低保", "提到 一次 低保 " + "填充 " * 30),
+            make("none", "无关", "公积金 " + "填充 " * 30),
+        ],
+    )
     query = SearchQuery(terms=["低保"], field_boosts={"title": 3.0, "body": 1.0})
     result = backend.search(query)
     assert result.total == 3
@@ -67,37 +75,71 @@ def test_bm25_prefers_more_and_title_matches(backend: SearchBackend, make: Make)
 
 
 def test_terms_are_ored_and_rarer_terms_weigh_more(backend: SearchBackend, make: Make) -> None:
-    load(backend, [
-        make("common1", "", "通知 征收"),
-        make("common2", "", "通知 补偿"),
-        make("rare", "", "通知 安置"),
-        make("common3", "", "通知 征收 补偿"),
-    ])
+    load(
+        backend,
+        [
+            make("common1", "", "通知 征收"),
+            make("common2", "", "通知 补偿"),
+            make("rare", "", "通知 安置"),
+            make("common3", "", "通知 征收 补偿"),
+        ],
+    )
     result = backend.search(SearchQuery(terms=["安置", "补偿"]))
     assert set(ids(result.hits)) == {"rare", "common2", "common3"}
     assert result.hits[0].id == "rare"  # 安置 occurs once in the index, 补偿 twice
 
 
 def test_filters_combine_and_facets_count(backend: SearchBackend, make: Make) -> None:
-    load(backend, [
-        make("a", "t", "补贴", agency="农业农村局", doc_type="通知", validity="有效",
-             date_published=date(2020, 1, 2)),
-        make("b", "t", "补贴", agency="农业农村局", doc_type="办法", validity="废止",
-             date_published=date(2018, 5, 1)),
-        make("c", "t", "补贴", agency="财政局", doc_type="通知", validity="有效",
-             date_published=date(2022, 3, 3)),
-        make("d", "t", "补贴", agency="农业农村局、财政局", doc_type="通知", validity="有效",
-             date_published=date(2021, 7, 7)),
-    ])
+    load(
+        backend,
+        [
+            make(
+                "a",
+                "t",
+                "补贴",
+                agency="农业农村局",
+                doc_type="通知",
+                validity="有效",
+                date_published=date(2020, 1, 2),
+            ),
+            make(
+                "b",
+                "t",
+                "补贴",
+                agency="农业农村局",
+                doc_type="办法",
+                validity="废止",
+                date_published=date(2018, 5, 1),
+            ),
+            make(
+                "c",
+                "t",
+                "补贴",
+                agency="财政局",
+                doc_type="通知",
+                validity="有效",
+                date_published=date(2022, 3, 3),
+            ),
+            make(
+                "d",
+                "t",
+                "补贴",
+                agency="农业农村局、财政局",
+                doc_type="通知",
+                validity="有效",
+                date_published=date(2021, 7, 7),
+            ),
+        ],
+    )
     base = SearchQuery(terms=["补贴"], facets=["agency", "doc_type", "validity"])
     everything = backend.search(base)
     assert everything.total == 4
     agency_counts = {f.value: f.count for f in everything.facets["agency"]}
     assert agency_counts == {"农业农村局": 3, "财政局": 2}
 
-    narrowed = backend.search(base.model_copy(update={
-        "filters": {"agency": ["农业农村局"], "doc_type": ["通知"]}
-    }))
+    narrowed = backend.search(
+        base.model_copy(update={"filters": {"agency": ["农业农村局"], "doc_type": ["通知"]}})
+    )
     assert set(ids(narrowed.hits)) == {"a", "d"}
     assert {f.value: f.count for f in narrowed.facets["validity"]} == {"有效": 2}
 
@@ -109,9 +151,9 @@ def test_filters_combine_and_facets_count(backend: SearchBackend, make: Make) ->
 
 def test_sort_newest_and_paging(backend: SearchBackend, make: Make) -> None:
     days = [date(2019, 1, 1), date(2023, 1, 1), date(2021, 1, 1), date(2017, 1, 1), None]
-    load(backend, [
-        make(f"d{i}", "t", "医保 报销", date_published=day) for i, day in enumerate(days)
-    ])
+    load(
+        backend, [make(f"d{i}", "t", "医保 报销", date_published=day) for i, day in enumerate(days)]
+    )
     newest = backend.search(SearchQuery(terms=["医保"], sort="newest", limit=10))
     assert ids(newest.hits) == ["d1", "d2", "d0", "d3", "d4"]
     page1 = backend.search(SearchQuery(terms=["医保"], sort="newest", limit=2))
