@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from gongkai.document import AnalyzedDocument, Document
-
 from analysis.tokenizer import GovTokenizer
+from gongkai.document import AnalyzedDocument, Document
 
 
 class DocumentAnalyzer:

@@ -2,11 +2,15 @@
 
 Segmentation runs on rjieba (a Rust port of jieba) with jieba's HMM switched off: on that mode
 it gives the same tokens as ``jieba.Tokenizer.lcut_for_search(text, HMM=False)`` many times
-faster (``tests/analysis/test_tokenizer.py`` proves the equality on real documents).
+faster (``tests/analysis/test_tokenizer.py`` proves the equality on real documents; one known
+difference: a user term mixing ASCII and a hyphen, e.g. covid-19防控, gains an extra piece).
 
 Choices, each deliberate:
-- search mode (``cut_for_search``) at index *and* query time: a long term such as 房屋征收补偿
-  also yields 房屋征收 and 征收补偿, so a query for the shorter term finds it;
+- search mode (``cut_for_search``) at index *and* query time: a long word also yields the
+  2- and 3-character dictionary words inside it (房屋征收补偿 -> 房屋, 征收, 补偿);
+- on top of jieba, `tokenize` also yields the dictionary words of 4+ characters inside a
+  longer token (房屋征收 and 征收补偿 in 房屋征收补偿, 医疗保险 in 基本医疗保险), which jieba's
+  search mode never emits: without them a query for 医疗保险 misses 基本医疗保险;
 - HMM off: unknown words fall apart into single characters, which a search can still match,
   instead of being glued into guessed words that a query may not reproduce.
 """
@@ -21,18 +25,24 @@ from pathlib import Path
 
 import rjieba
 
-# Frequency given to project terms: high enough to win over the split jieba would make,
+# Frequency given to every project term: high enough to win over the split jieba would make,
 # the same number in both segmenters so they agree.
 TERM_FREQUENCY = 200_000
 
 
-def _read_word_list(name: str) -> list[str]:
-    text = resources.files("analysis").joinpath("data", name).read_text(encoding="utf-8")
+def _first_column(text: str) -> list[str]:
+    """First word of each line, skipping blank lines and ``#`` comments (indented too)."""
     return [
         line.split()[0]
         for line in text.splitlines()
         if line.strip() and not line.lstrip().startswith("#")
     ]
+
+
+def _read_word_list(name: str) -> list[str]:
+    return _first_column(
+        resources.files("analysis").joinpath("data", name).read_text(encoding="utf-8")
+    )
 
 
 def project_terms() -> list[str]:
@@ -61,12 +71,18 @@ def is_word(token: str) -> bool:
     return any(ch.isalnum() for ch in token)
 
 
-@dataclass
+# Shortest dictionary word looked for inside a longer token (shorter ones jieba's search
+# mode already emits).
+MIN_INNER_WORD = 4
+
+
+@dataclass(eq=False)
 class GovTokenizer:
     """Segments text for indexing and for queries alike; build one and pass it in."""
 
     extra_terms: Iterable[str] = ()
     stop_words: frozenset[str] = field(default_factory=project_stop_words)
+    terms: list[str] = field(init=False)
     _segmenter: rjieba.Jieba = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -80,8 +96,25 @@ class GovTokenizer:
         return list(self._segmenter.cut_for_search(normalise(text), False))
 
     def tokenize(self, text: str) -> list[str]:
-        """Searchable tokens: segmented, without punctuation, spaces and stop words."""
-        return [t for t in self.segment(text) if is_word(t) and t not in self.stop_words]
+        """Searchable tokens: segmented, without punctuation, spaces and stop words, plus the
+        4+ character dictionary words inside longer tokens."""
+        tokens: list[str] = []
+        for token in self.segment(text):
+            if not is_word(token) or token in self.stop_words:
+                continue
+            if len(token) > MIN_INNER_WORD:
+                tokens.extend(self._inner_words(token))
+            tokens.append(token)
+        return tokens
+
+    def _inner_words(self, token: str) -> list[str]:
+        has_word = self._segmenter.has_word
+        return [
+            token[start : start + size]
+            for size in range(MIN_INNER_WORD, len(token))
+            for start in range(len(token) - size + 1)
+            if has_word(token[start : start + size])
+        ]
 
     def query_terms(self, text: str) -> list[str]:
         """Distinct tokens of a query, in order of first appearance."""
@@ -102,5 +135,4 @@ def reference_jieba(extra_terms: Iterable[str] = ()) -> object:
 
 def load_user_terms(path: Path) -> list[str]:
     """Extra terms from a user file (one a line, ``#`` comments)."""
-    lines = path.read_text(encoding="utf-8").splitlines()
-    return [ln.split()[0] for ln in lines if ln.strip() and not ln.startswith("#")]
+    return _first_column(path.read_text(encoding="utf-8"))
