@@ -63,16 +63,17 @@ def main_options(
     engine: Annotated[
         EngineKind | None, typer.Option(help="embedded | opensearch | elasticsearch")
     ] = None,
-    engine_url: Annotated[
-        str | None, typer.Option(help="OpenSearch/Elasticsearch URL.")
-    ] = None,
+    engine_url: Annotated[str | None, typer.Option(help="OpenSearch/Elasticsearch URL.")] = None,
 ) -> None:
-    overrides = {
-        k: v
-        for k, v in {"data_dir": data_dir, "engine": engine, "engine_url": engine_url}.items()
-        if v is not None
-    }
-    ctx.obj = Settings(**overrides)
+    settings = Settings()
+    # Options given on the command line win over the environment.
+    if data_dir is not None:
+        settings.data_dir = data_dir
+    if engine is not None:
+        settings.engine = engine
+    if engine_url is not None:
+        settings.engine_url = engine_url
+    ctx.obj = settings
 
 
 def _progress() -> Progress:
@@ -161,7 +162,8 @@ def search(
     out.print(f"{response.total} documents match {query!r}")
     for rank, hit in enumerate(response.hits, start=1):
         meta = " · ".join(
-            x for x in [", ".join(hit.agency), hit.doc_number or "", str(hit.date_published or "")]
+            x
+            for x in [", ".join(hit.agency), hit.doc_number or "", str(hit.date_published or "")]
             if x
         )
         out.print(f"\n[bold]{rank}. {_marks_to_rich(hit.title_html)}[/]  ({hit.score:.2f})")
@@ -267,14 +269,14 @@ def eval_retrieval(
         finally:
             backend.drop()
             backend.close()
-    scores = {"engine": base.engine, **scores}
+    report = {"engine": base.engine, **scores}
     if as_json:
-        sys.stdout.write(json.dumps(scores, ensure_ascii=False) + "\n")
+        sys.stdout.write(json.dumps(report, ensure_ascii=False) + "\n")
         return
     table = Table(title=f"retrieval on {queries.name} ({base.engine})")
-    for key in scores:
+    for key in report:
         table.add_column(key)
-    table.add_row(*[str(v) for v in scores.values()])
+    table.add_row(*[str(v) for v in report.values()])
     out.print(table)
 
 

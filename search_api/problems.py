@@ -44,8 +44,15 @@ async def validation_error_handler(request: Request, exc: Exception) -> JSONResp
     return problem(422, "Invalid request", details)
 
 
-_TITLES = {400: "Bad request", 401: "Unauthorized", 403: "Forbidden", 404: "Not found",
-           405: "Method not allowed", 413: "Request too large", 429: "Too many requests"}
+_TITLES = {
+    400: "Bad request",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "Not found",
+    405: "Method not allowed",
+    413: "Request too large",
+    429: "Too many requests",
+}
 
 
 def install_problem_handlers(app: FastAPI) -> None:

@@ -18,10 +18,19 @@ from search_api.app import create_app
 from tests.support.live_server import live_server
 
 DOCS = [
-    Document(id="low", title="关于提高最低生活保障标准的通知", body="各区民政局：城乡低保标准提高。",
-             agency="示例市民政局", doc_number="示民发〔2023〕5号"),
-    Document(id="house", title="国有土地上房屋征收补偿办法", body="房屋征收 补偿 安置 <script>x</script>",
-             agency="示例市住房和城乡建设局"),
+    Document(
+        id="low",
+        title="关于提高最低生活保障标准的通知",
+        body="各区民政局：城乡低保标准提高。",
+        agency="示例市民政局",
+        doc_number="示民发〔2023〕5号",
+    ),
+    Document(
+        id="house",
+        title="国有土地上房屋征收补偿办法",
+        body="房屋征收 补偿 安置 <script>x</script>",
+        agency="示例市住房和城乡建设局",
+    ),
     Document(id="xss", title='<img src=x onerror="alert(1)">养老金', body="基本养老金调整"),
 ]
 

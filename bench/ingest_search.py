@@ -1,0 +1,185 @@
+"""Ingest and query benchmark on real data, the project's way beside a plain baseline.
+
+Corpus: the 1,403 laws of lawrefbook.dev.jsonl; query load: the 1,592 questions of
+msga_govqa.dev.jsonl. For each engine it prints analysis docs/s, indexing docs/s and query
+latency p50/p99, for
+
+  project   GovTokenizer (rjieba, jieba search mode, HMM off, government terms)
+  baseline  plain ``jieba.lcut`` (jieba's default mode) with the same engine
+
+Medians over --runs runs with [min-max]. OpenSearch is measured when --opensearch-url is
+given or --start-opensearch starts a node from tests/engine (Maven jars).
+
+    python bench/ingest_search.py [--runs 3] [--start-opensearch]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench._common import REPO, percentile, shared_data, summary
+from engines import make_backend
+from engines.base import SearchBackend, SearchQuery
+from gongkai.document import AnalyzedDocument, Document
+from gongkai.settings import Settings
+from search_api.queries import BODY_BOOST, TITLE_BOOST
+
+Tokenize = Callable[[str], list[str]]
+
+
+def load_corpus(path: Path) -> list[Document]:
+    from ingest.manager import read_sources
+
+    settings = Settings()
+    return [d for d in read_sources([path], settings) if isinstance(d, Document)]
+
+
+def load_queries(path: Path) -> list[str]:
+    with path.open(encoding="utf-8") as handle:
+        return [json.loads(line)["text"] for line in handle if line.strip()]
+
+
+def analyse(docs: list[Document], tokenize: Tokenize) -> tuple[list[AnalyzedDocument], float]:
+    started = time.perf_counter()
+    analysed = [
+        AnalyzedDocument(document=d, title_tokens=tokenize(d.title), body_tokens=tokenize(d.body))
+        for d in docs
+    ]
+    return analysed, time.perf_counter() - started
+
+
+def index(backend: SearchBackend, analysed: list[AnalyzedDocument], batch: int = 500) -> float:
+    started = time.perf_counter()
+    backend.ensure_index()
+    for i in range(0, len(analysed), batch):
+        backend.index(analysed[i : i + batch])
+    backend.refresh()
+    return time.perf_counter() - started
+
+
+def query_latencies(backend: SearchBackend, queries: list[str], tokenize: Tokenize) -> list[float]:
+    latencies = []
+    for text in queries:
+        started = time.perf_counter()
+        terms = list(dict.fromkeys(tokenize(text)))
+        backend.search(
+            SearchQuery(
+                terms=terms, field_boosts={"title": TITLE_BOOST, "body": BODY_BOOST}, limit=10
+            )
+        )
+        latencies.append((time.perf_counter() - started) * 1000)
+    return latencies
+
+
+def tokenizers() -> dict[str, Tokenize]:
+    import jieba
+
+    from analysis.tokenizer import GovTokenizer, is_word
+
+    project = GovTokenizer()
+    plain = jieba.Tokenizer()
+    plain.initialize()
+
+    def baseline(text: str) -> list[str]:
+        return [t for t in plain.lcut(text) if is_word(t)]
+
+    return {"project": project.tokenize, "baseline (jieba.lcut)": baseline}
+
+
+def engine_settings(kind: str, url: str | None, tmp: Path) -> Settings:
+    if kind == "embedded":
+        return Settings(data_dir=tmp / uuid.uuid4().hex)
+    return Settings(
+        engine="opensearch",
+        engine_url=url or "",
+        data_dir=tmp,
+        index_name=f"gongkai-bench-{uuid.uuid4().hex[:8]}",
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--opensearch-url")
+    parser.add_argument("--start-opensearch", action="store_true")
+    args = parser.parse_args()
+
+    data = shared_data()
+    docs = load_corpus(data / "lawrefbook.dev.jsonl")
+    queries = load_queries(data / "msga_govqa.dev.jsonl")
+    chars = sum(len(d.title) + len(d.body) for d in docs)
+    print(f"corpus: {len(docs)} documents, {chars / 1e6:.1f} M chars; {len(queries)} queries")
+
+    node = None
+    url = args.opensearch_url
+    if args.start_opensearch and not url:
+        sys.path.insert(0, str(REPO))
+        from tests.engine.node import start_node
+
+        node = start_node()
+        url = node.url
+    engines = ["embedded"] + (["opensearch"] if url else [])
+
+    rows = []
+    try:
+        with tempfile.TemporaryDirectory(prefix="gongkai-bench-") as tmp:
+            for way, tokenize in tokenizers().items():
+                analysis_rate: list[float] = []
+                analysed: list[AnalyzedDocument] = []
+                for _ in range(args.runs):
+                    analysed, seconds = analyse(docs, tokenize)
+                    analysis_rate.append(len(docs) / seconds)
+                for kind in engines:
+                    index_rate, p50, p99 = [], [], []
+                    for _ in range(args.runs):
+                        backend = make_backend(engine_settings(kind, url, Path(tmp)))
+                        try:
+                            index_rate.append(len(analysed) / index(backend, analysed))
+                            lat = query_latencies(backend, queries, tokenize)
+                            p50.append(percentile(lat, 0.5))
+                            p99.append(percentile(lat, 0.99))
+                        finally:
+                            backend.drop()
+                            backend.close()
+                    rows.append(
+                        (
+                            kind,
+                            way,
+                            summary(analysis_rate),
+                            summary(index_rate),
+                            summary(p50),
+                            summary(p99),
+                        )
+                    )
+    finally:
+        if node is not None:
+            node.stop()
+
+    header = (
+        "engine",
+        "tokeniser",
+        "analysis docs/s",
+        "index docs/s",
+        "query p50 ms",
+        "query p99 ms",
+    )
+    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
+    for row in [header, *rows]:
+        print("  ".join(str(c).ljust(w) for c, w in zip(row, widths, strict=True)))
+    print(
+        f"(median [min-max] over {args.runs} runs; analysis chars/s = docs/s x "
+        f"{chars / len(docs):,.0f})"
+    )
+
+
+if __name__ == "__main__":
+    main()

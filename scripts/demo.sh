@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# The main job on the embedded default: install into .venv, ingest the sample corpus,
+# serve search on http://127.0.0.1:8000 (Ctrl-C stops it).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+python3 -m venv .venv
+.venv/bin/pip install --quiet --upgrade pip
+.venv/bin/pip install --quiet -e .
+
+export GONGKAI_DATA_DIR="${GONGKAI_DATA_DIR:-.gongkai}"
+.venv/bin/gongkai ingest samples/sample_docs.jsonl
+.venv/bin/gongkai search 最低生活保障 --limit 3
+exec .venv/bin/gongkai serve --host 127.0.0.1 --port "${GONGKAI_PORT:-8000}"
