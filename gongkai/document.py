@@ -80,6 +80,8 @@ class Document(BaseModel):
     url: str | None = None
     source: str | None = None
     title: str = ""
+    # True when the source had no title and ingest took the body's first line instead.
+    title_derived: bool = False
     body: str = ""
     agency: list[str] = Field(default_factory=list)
     doc_number: DocNumber | None = None
@@ -119,7 +121,8 @@ class Document(BaseModel):
     @classmethod
     def _topic_from_string(cls, value: Any) -> Any:
         if isinstance(value, str):
-            top, _, sub = value.partition("/")
+            # gov.cn writes 卫生、体育\卫生, other sources 卫生、体育/卫生.
+            top, _, sub = value.replace("\\", "/").partition("/")
             return {"top": top.strip() or None, "sub": sub.strip() or None}
         return value
 
@@ -129,7 +132,8 @@ class Document(BaseModel):
         if value is None:
             return {}
         if isinstance(value, str):
-            return {"status": _VALIDITY_WORDS.get(value.strip(), "unknown"), "evidence": "field"}
+            word = value.strip()
+            return {"status": _VALIDITY_WORDS.get(word, "unknown"), "evidence": f"field: {word}"}
         return value
 
     @field_validator("date_written", "date_published", mode="before")

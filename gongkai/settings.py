@@ -37,7 +37,8 @@ class Settings(BaseSettings):
     batch_size: int = Field(default=500, ge=1, description="Documents per indexing batch.")
     max_file_bytes: int = Field(
         default=100 * 1024 * 1024,
-        description="Files larger than this are refused by ingest, with a message.",
+        description="HTML/TXT files larger than this are refused by ingest, with a message; "
+        "JSONL is streamed, so the cap applies to each line (record) instead.",
     )
     max_query_chars: int = Field(default=1000, ge=1, description="Longer queries are cut here.")
 

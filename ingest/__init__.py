@@ -1,1 +1,1 @@
-"""ingest."""
+"""ingest: sources -> `Document`s. Files and folders through `ingest.manager.read_sources`."""

@@ -31,9 +31,14 @@ def test_source_shapes_are_normalised() -> None:
     assert doc.doc_number is not None and doc.doc_number.raw == "示民发〔2023〕5号"
     assert doc.topic is not None and doc.topic.top == "劳动、人事、监察"
     assert doc.topic.sub == "社会保障"
-    assert doc.validity.status == "失效" and doc.validity.evidence == "field"
+    assert doc.validity.status == "失效" and doc.validity.evidence == "field: expired"
     assert doc.date_written == date(2023, 5, 1) and doc.date_published is None
     assert doc.year == 2023
+
+
+def test_gov_cn_backslash_topic() -> None:
+    topic = Document(id="x", topic="卫生、体育\\卫生").topic  # type: ignore[arg-type]
+    assert topic is not None and (topic.top, topic.sub) == ("卫生、体育", "卫生")
 
 
 def test_unknown_validity_word_stays_unknown_not_guessed() -> None:

@@ -1,0 +1,112 @@
+"""The `gongkai` command as a user runs it: a real subprocess, state in a temp data dir."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+SAMPLES = REPO / "samples" / "sample_docs.jsonl"
+
+
+def gongkai(*args: str, data_dir: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    environment = {**os.environ, "GONGKAI_DATA_DIR": str(data_dir), **env}
+    return subprocess.run(
+        [sys.executable, "-m", "search_api", *args],
+        capture_output=True,
+        text=True,
+        env=environment,
+        timeout=300,
+        check=False,
+    )
+
+
+@pytest.fixture(scope="module")
+def sample_index(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    data_dir = tmp_path_factory.mktemp("cli")
+    done = gongkai("ingest", str(SAMPLES), data_dir=data_dir)
+    assert done.returncode == 0, done.stderr
+    assert "indexed 40 documents" in done.stderr
+    return data_dir
+
+
+def test_search_json_shape(sample_index: Path) -> None:
+    done = gongkai("search", "最低生活保障", "--json", "--limit", "3", data_dir=sample_index)
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout)
+    assert result["total"] >= 3
+    assert len(result["hits"]) == 3
+    for hit in result["hits"]:
+        assert {"id", "title", "score", "snippet"} <= hit.keys()
+    scores = [h["score"] for h in result["hits"]]
+    assert scores == sorted(scores, reverse=True)
+
+
+def test_reingest_updates_never_duplicates(sample_index: Path) -> None:
+    again = gongkai("ingest", str(SAMPLES), data_dir=sample_index)
+    assert again.returncode == 0, again.stderr
+    status = gongkai("index", "status", "--json", data_dir=sample_index)
+    assert json.loads(status.stdout)["documents"] == 40
+
+
+def test_data_dir_option_overrides_environment(sample_index: Path, tmp_path: Path) -> None:
+    empty = gongkai("--data-dir", str(tmp_path / "none"), "search", "低保", data_dir=sample_index)
+    assert empty.returncode == 1
+    assert "no index" in empty.stderr
+    assert "Traceback" not in empty.stderr
+
+
+def test_engine_down_is_a_clear_error_and_nonzero_exit(tmp_path: Path) -> None:
+    done = gongkai(
+        "ingest",
+        str(SAMPLES),
+        data_dir=tmp_path,
+        GONGKAI_ENGINE="opensearch",
+        GONGKAI_ENGINE_URL="http://127.0.0.1:1",
+    )
+    assert done.returncode == 1
+    assert "http://127.0.0.1:1" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_missing_path_is_reported(tmp_path: Path) -> None:
+    done = gongkai("ingest", str(tmp_path / "nope.jsonl"), data_dir=tmp_path)
+    assert done.returncode == 1
+    assert "nope.jsonl" in done.stderr
+
+
+def test_eval_retrieval_prints_one_json_object(tmp_path: Path) -> None:
+    corpus = tmp_path / "corpus.jsonl"
+    queries = tmp_path / "queries.jsonl"
+    docs = [
+        {"id": "d1", "text": "住房公积金贷款需要什么材料"},
+        {"id": "d2", "text": "最低生活保障标准每年调整"},
+        {"id": "d3", "text": "驾驶证到期换证手续"},
+    ]
+    judged = [
+        {"id": "q1", "text": "公积金贷款材料", "relevant_doc_ids": ["d1"]},
+        {"id": "q2", "text": "低保标准", "relevant_doc_ids": ["d2"]},
+        {"id": "q3", "text": "驾驶证换证", "relevant_doc_ids": ["d3"]},
+    ]
+    corpus.write_text("\n".join(json.dumps(d, ensure_ascii=False) for d in docs), "utf-8")
+    queries.write_text("\n".join(json.dumps(q, ensure_ascii=False) for q in judged), "utf-8")
+    done = gongkai(
+        "eval",
+        "retrieval",
+        "--corpus",
+        str(corpus),
+        "--queries",
+        str(queries),
+        "--json",
+        data_dir=tmp_path / "state",
+    )
+    assert done.returncode == 0, done.stderr
+    scores = json.loads(done.stdout)
+    assert {"recall@1", "recall@10", "recall@100", "mrr@10"} <= scores.keys()
+    assert scores["recall@10"] == 1.0
+    assert not (tmp_path / "state" / "index").exists()  # the eval index was temporary
