@@ -18,6 +18,7 @@ Choices, each deliberate:
 from __future__ import annotations
 
 import functools
+import re
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -87,6 +88,23 @@ def is_word(token: str) -> bool:
 # Shortest dictionary word looked for inside a longer token (shorter ones jieba's search
 # mode already emits).
 MIN_INNER_WORD = 4
+
+
+def char_bigrams(text: str) -> list[str]:
+    """Overlapping character pairs of each run of letters/digits/Han (a run of one character
+    gives that character). Indexed beside the jieba tokens: they find words jieba splits
+    differently, and consecutive bigrams make an exact phrase match."""
+    grams: list[str] = []
+    for run in _RUNS.findall(normalise(text)):
+        if len(run) == 1:
+            grams.append(run)
+        else:
+            grams.extend(run[i : i + 2] for i in range(len(run) - 1))
+    return grams
+
+
+# Runs of word characters; `_` is a word character for `re` but not for a reader.
+_RUNS = re.compile(r"[^\W_]+")
 
 
 @dataclass(eq=False)

@@ -47,11 +47,38 @@ def _equal_boosts() -> dict[BoostedField, float]:
     return {"title": 1.0, "body": 1.0}
 
 
+class Match(BaseModel):
+    """One way a `Clause` can match.
+
+    - ``term``: one index token in the ``*_tokens`` fields;
+    - ``phrase``: consecutive character bigrams in the ``*_grams`` fields, i.e. the exact
+      character sequence (robust to how jieba happened to segment it);
+    - ``doc_number``: the canonical 发文字号 in the ``doc_number`` keyword field.
+    """
+
+    kind: Literal["term", "phrase", "doc_number"]
+    values: list[str] = Field(min_length=1)
+
+
+class Clause(BaseModel):
+    """A structured part of a query: any one of its matches, in any of its fields."""
+
+    occur: Literal["must", "should", "must_not"] = "must"
+    matches: list[Match] = Field(min_length=1)
+    fields: list[BoostedField] = Field(default_factory=lambda: list(_equal_boosts()))
+    boost: float = 1.0
+
+
 class SearchQuery(BaseModel):
     """An analysed, engine-neutral query. Built by pure functions in ``search_api.queries``."""
 
     terms: list[str] = Field(default_factory=list, description="Analysed tokens, OR-ed, BM25.")
+    grams: list[str] = Field(
+        default_factory=list, description="Character bigrams, OR-ed, BM25 (a second opinion)."
+    )
+    gram_boost: float = 1.0
     field_boosts: dict[BoostedField, float] = Field(default_factory=_equal_boosts)
+    clauses: list[Clause] = Field(default_factory=list)
     filters: dict[str, list[str]] = Field(
         default_factory=dict, description="Keyword field -> accepted values (any of them)."
     )
@@ -167,6 +194,8 @@ def engine_fields(analyzed: AnalyzedDocument) -> dict[str, Any]:
         "title": doc.title,
         "title_tokens": " ".join(analyzed.title_tokens),
         "body_tokens": " ".join(analyzed.body_tokens),
+        "title_grams": " ".join(analyzed.title_grams),
+        "body_grams": " ".join(analyzed.body_grams),
         "agency": list(doc.agency),
         # Missing values are None, never "": an empty string would show up as a facet value.
         "doc_type": doc.doc_type or None,

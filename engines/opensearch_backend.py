@@ -1,6 +1,6 @@
 """The scale engine: OpenSearch (``opensearch-py``) or Elasticsearch 8/9 (``elasticsearch``).
 
-Both servers get the same mapping (``mappings/cluster-v1.json``) and the same query DSL; a small
+Both servers get the same mapping (``mappings/cluster-v2.json``) and the same query DSL; a small
 `_Flavor` holds what differs between the two official clients (construction, bulk helper,
 exception classes, one parameter name), so everything else is written once.
 
@@ -21,9 +21,12 @@ from urllib.parse import urlsplit, urlunsplit
 
 from engines.base import (
     KEYWORD_FIELDS,
+    BoostedField,
+    Clause,
     EngineError,
     EngineUnavailable,
     FacetCount,
+    Match,
     SearchHit,
     SearchQuery,
     SearchResult,
@@ -463,16 +466,32 @@ def build_search_body(query: SearchQuery) -> dict[str, Any]:
             year["lte"] = query.year_to
         filters.append({"range": {"year": year}})
 
-    should = [
+    scored = [
         {"term": {f"{field}_tokens": {"value": term, "boost": boost}}}
         for term in dict.fromkeys(query.terms)  # a repeated term would count twice
         for field, boost in query.field_boosts.items()
+    ] + [
+        {"term": {f"{field}_grams": {"value": gram, "boost": boost * query.gram_boost}}}
+        for gram in dict.fromkeys(query.grams)
+        for field, boost in query.field_boosts.items()
     ]
     boolean: dict[str, Any] = {"filter": filters}
-    if should:
-        boolean.update(should=should, minimum_should_match=1)
-    else:
-        boolean["must"] = [{"match_all": {}}]
+    must = [_clause_body(c, query.field_boosts) for c in query.clauses if c.occur == "must"]
+    must_not = [_clause_body(c, query.field_boosts) for c in query.clauses if c.occur == "must_not"]
+    # Anything that ranks: free-text terms and optional clauses (a doc number, synonyms).
+    ranking = [_clause_body(c, query.field_boosts) for c in query.clauses if c.occur == "should"]
+    if scored:
+        ranking.append({"bool": {"should": scored, "minimum_should_match": 1}})
+    should: list[dict[str, Any]] = []
+    if ranking:
+        # Without required clauses, one ranking part must match; beside them they only rank.
+        ranking_bool = {"bool": {"should": ranking, "minimum_should_match": 1}}
+        (should if must else must).append(ranking_bool)
+    if not must and not should:
+        must.append({"match_all": {}})
+    boolean.update(
+        {k: v for k, v in (("must", must), ("should", should), ("must_not", must_not)) if v}
+    )
 
     # `id` last makes equal scores (and equal dates) come back in a stable order.
     sort: list[dict[str, Any]] = [{"_score": {"order": "desc"}}, {"id": {"order": "asc"}}]
@@ -502,6 +521,25 @@ def build_search_body(query: SearchQuery) -> dict[str, Any]:
             }
         body["aggs"] = aggs
     return body
+
+
+def _match_body(match: Match, field: str, boost: float) -> dict[str, Any]:
+    if match.kind == "doc_number":
+        return {"terms": {"doc_number": list(match.values), "boost": boost}}
+    if match.kind == "term" or len(match.values) == 1:
+        suffix = "_tokens" if match.kind == "term" else "_grams"
+        return {"term": {field + suffix: {"value": match.values[0], "boost": boost}}}
+    # The whitespace analyzer splits the joined bigrams back into the indexed sequence.
+    return {"match_phrase": {f"{field}_grams": {"query": " ".join(match.values), "boost": boost}}}
+
+
+def _clause_body(clause: Clause, boosts: dict[BoostedField, float]) -> dict[str, Any]:
+    alternatives = [
+        _match_body(m, field, boosts[field] * clause.boost)
+        for m in clause.matches
+        for field in (clause.fields if m.kind != "doc_number" else clause.fields[:1])
+    ]
+    return {"bool": {"should": alternatives, "minimum_should_match": 1}}
 
 
 def _check_keyword_field(field: str, use: str) -> None:

@@ -19,10 +19,14 @@ from pathlib import Path
 from typing import Any
 
 import tantivy
+from tantivy import Occur, Query
 
 from engines.base import (
+    BoostedField,
+    Clause,
     EngineError,
     FacetCount,
+    Match,
     SearchHit,
     SearchQuery,
     SearchResult,
@@ -37,7 +41,7 @@ FACET_SIZE = 50
 
 
 def build_schema(spec: dict[str, Any]) -> tantivy.Schema:
-    """A tantivy schema from the embedded mapping file (``mappings/embedded-v1.json``)."""
+    """A tantivy schema from the embedded mapping file (``mappings/embedded-v2.json``)."""
     builder = tantivy.SchemaBuilder()
     for field in spec["fields"]:
         if field["type"] == "text":
@@ -167,36 +171,71 @@ class TantivyBackend:
     def _stored(searcher: tantivy.Searcher, address: tantivy.DocAddress) -> dict[str, Any]:
         return {"doc_json": searcher.doc(address)["doc_json"][0]}
 
+    @staticmethod
+    def _boosted(query: tantivy.Query, boost: float) -> tuple[Occur, Query]:
+        return (Occur.Should, Query.boost_query(query, boost))
+
+    def _match_query(self, match: Match, field: str) -> tantivy.Query:
+        if match.kind == "doc_number":
+            return Query.term_set_query(self._schema, "doc_number", list(match.values))
+        if match.kind == "term" or len(match.values) == 1:
+            suffix = "_tokens" if match.kind == "term" else "_grams"
+            return Query.term_query(self._schema, field + suffix, match.values[0])
+        return Query.phrase_query(self._schema, field + "_grams", list(match.values))
+
+    def _clause_query(self, clause: Clause, boosts: dict[BoostedField, float]) -> tantivy.Query:
+        alternatives = [
+            self._boosted(self._match_query(m, field), boosts[field] * clause.boost)
+            for m in clause.matches
+            for field in (clause.fields if m.kind != "doc_number" else clause.fields[:1])
+        ]
+        return Query.boolean_query(alternatives)
+
+    def _scored_terms(self, query: SearchQuery) -> list[tuple[Occur, Query]]:
+        """Free-text BM25: every token and bigram in every field, with the field boosts."""
+        per_kind = (("_tokens", query.terms, 1.0), ("_grams", query.grams, query.gram_boost))
+        return [
+            self._boosted(Query.term_query(self._schema, field + suffix, value), boost * weight)
+            for suffix, values, weight in per_kind
+            for value in values
+            for field, boost in query.field_boosts.items()
+        ]
+
     def build_query(self, query: SearchQuery) -> tantivy.Query:
         """The tantivy query for an engine-neutral `SearchQuery` (BM25 + filters)."""
-        clauses: list[tuple[tantivy.Occur, tantivy.Query]] = []
-        if query.terms:
-            scored = [
-                (
-                    tantivy.Occur.Should,
-                    tantivy.Query.boost_query(
-                        tantivy.Query.term_query(self._schema, f"{field}_tokens", term),
-                        boost,
-                    ),
-                )
-                for term in query.terms
-                for field, boost in query.field_boosts.items()
-            ]
-            clauses.append((tantivy.Occur.Must, tantivy.Query.boolean_query(scored)))
+        must = [
+            self._clause_query(c, query.field_boosts) for c in query.clauses if c.occur == "must"
+        ]
+        must_not = [
+            self._clause_query(c, query.field_boosts)
+            for c in query.clauses
+            if c.occur == "must_not"
+        ]
+        # Anything that ranks: free-text terms and optional clauses (a doc number, synonyms).
+        ranking = [
+            (Occur.Should, self._clause_query(c, query.field_boosts))
+            for c in query.clauses
+            if c.occur == "should"
+        ]
+        scored = self._scored_terms(query)
+        if scored:
+            ranking.append((Occur.Should, Query.boolean_query(scored)))
+        clauses: list[tuple[Occur, Query]] = [(Occur.Must, q) for q in must]
+        clauses += [(Occur.MustNot, q) for q in must_not]
+        if ranking:
+            # Without required clauses, one ranking part must match (OpenSearch:
+            # minimum_should_match=1); beside required clauses they only rank.
+            clauses.append((Occur.Should if must else Occur.Must, Query.boolean_query(ranking)))
         for field, values in query.filters.items():
             if field not in self._field_names:
                 raise EngineError(f"unknown filter field: {field}")
-            clauses.append(
-                (
-                    tantivy.Occur.Must,
-                    tantivy.Query.term_set_query(self._schema, field, list(values)),
-                )
-            )
+            if values:
+                clauses.append((Occur.Must, Query.term_set_query(self._schema, field, values)))
         if query.year_from is not None or query.year_to is not None:
             clauses.append(
                 (
-                    tantivy.Occur.Must,
-                    tantivy.Query.range_query(
+                    Occur.Must,
+                    Query.range_query(
                         self._schema,
                         "year",
                         tantivy.FieldType.Integer,
@@ -205,9 +244,9 @@ class TantivyBackend:
                     ),
                 )
             )
-        if not clauses:
-            return tantivy.Query.all_query()
-        return tantivy.Query.boolean_query(clauses)
+        if not any(occur in (Occur.Must, Occur.Should) for occur, _ in clauses):
+            clauses.append((Occur.Must, Query.all_query()))  # only filters / exclusions
+        return Query.boolean_query(clauses)
 
     def search(self, query: SearchQuery) -> SearchResult:
         searcher = self._searcher()

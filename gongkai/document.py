@@ -184,3 +184,5 @@ class AnalyzedDocument(BaseModel):
     document: Document
     title_tokens: list[str]
     body_tokens: list[str]
+    title_grams: list[str] = Field(default_factory=list)
+    body_grams: list[str] = Field(default_factory=list)

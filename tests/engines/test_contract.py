@@ -12,7 +12,7 @@ from datetime import date
 
 import pytest
 
-from engines.base import SearchBackend, SearchQuery
+from engines.base import Clause, Match, SearchBackend, SearchQuery
 from gongkai.document import AnalyzedDocument, Document
 
 Make = Callable[..., AnalyzedDocument]
@@ -204,6 +204,83 @@ def test_health_reports_engine_and_count(backend: SearchBackend, make: Make) -> 
     health = backend.health()
     assert health["engine"] == backend.name
     assert health["documents"] == 1
+
+
+def phrase(text: str) -> Match:
+    from analysis.tokenizer import char_bigrams
+
+    return Match(kind="phrase", values=char_bigrams(text))
+
+
+def test_phrase_must_and_must_not_clauses(backend: SearchBackend, make: Make) -> None:
+    load(
+        backend,
+        [
+            make("exact", "t", "国有土地上房屋征收与补偿条例"),
+            make("apart", "t", "房屋 维修 与 征收 无关"),
+            make("other", "t", "集体土地征收补偿"),
+        ],
+    )
+    must = backend.search(SearchQuery(clauses=[Clause(matches=[phrase("房屋征收")])]))
+    assert ids(must.hits) == ["exact"]
+    without = backend.search(
+        SearchQuery(terms=["征收"], clauses=[Clause(occur="must_not", matches=[phrase("房屋")])])
+    )
+    assert ids(without.hits) == ["other"]
+    only_not = backend.search(
+        SearchQuery(clauses=[Clause(occur="must_not", matches=[phrase("集体")])])
+    )
+    assert set(ids(only_not.hits)) == {"exact", "apart"}
+
+
+def test_clause_alternatives_are_ored_and_fields_restrict(
+    backend: SearchBackend, make: Make
+) -> None:
+    load(
+        backend,
+        [
+            make("t1", "最低生活保障办法", "正文"),
+            make("b1", "办法", "低保 申请"),
+            make("none", "公积金", "正文"),
+        ],
+    )
+    either = Clause(matches=[phrase("最低生活保障"), phrase("低保")])
+    assert set(ids(backend.search(SearchQuery(clauses=[either])).hits)) == {"t1", "b1"}
+    title_only = Clause(matches=[phrase("低保"), phrase("最低生活保障")], fields=["title"])
+    assert ids(backend.search(SearchQuery(clauses=[title_only])).hits) == ["t1"]
+
+
+def test_doc_number_match_ranks_that_document_first(backend: SearchBackend, make: Make) -> None:
+    load(
+        backend,
+        [
+            make(
+                "cites",
+                "关于落实国办发〔2013〕73号文件的通知",
+                "根据 国办发 2013 73 号 文件 国办发 73",
+            ),
+            make("target", "办法", "正文", doc_number="国办发〔2013〕73号"),
+        ],
+    )
+    query = SearchQuery(
+        terms=["国办发", "2013", "73"],
+        clauses=[
+            Clause(
+                occur="should",
+                boost=50.0,
+                matches=[Match(kind="doc_number", values=["国办发〔2013〕73号"])],
+            )
+        ],
+    )
+    assert ids(backend.search(query).hits)[0] == "target"
+
+
+def test_bigram_scoring_finds_words_jieba_splits_differently(
+    backend: SearchBackend, make: Make
+) -> None:
+    load(backend, [make("a", "t", "城乡居民养老保险"), make("b", "t", "住房公积金")])
+    result = backend.search(SearchQuery(grams=["养老", "老保"]))
+    assert ids(result.hits) == ["a"]
 
 
 @pytest.fixture

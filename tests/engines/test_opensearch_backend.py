@@ -25,6 +25,7 @@ from engines.base import EngineError, EngineUnavailable, SearchBackend, SearchQu
 from engines.opensearch_backend import ClusterBackend, build_search_body
 from gongkai.document import AnalyzedDocument, Document
 from gongkai.settings import Settings
+from mappings import MAPPING_VERSION
 
 ES_URL_ENV = "GONGKAI_TEST_ELASTICSEARCH_URL"
 
@@ -127,7 +128,7 @@ def test_alias_points_at_a_versioned_index(cluster: ClusterBackend) -> None:
     cluster.ensure_index()  # idempotent: still one index
     targets = alias_targets(cluster)
     assert len(targets) == 1
-    assert re.fullmatch(re.escape(cluster.alias) + r"-v1-\d{20}", targets[0])
+    assert re.fullmatch(re.escape(cluster.alias) + rf"-v{MAPPING_VERSION}-\d{{20}}", targets[0])
     assert index_names(cluster) == targets  # no plain index named like the alias
     health = cluster.health()
     assert health == {
@@ -384,13 +385,15 @@ def test_search_body_scores_terms_in_both_fields_and_filters_without_scoring() -
         )
     )
     boolean = body["query"]["bool"]
-    assert boolean["should"] == [
+    (ranking,) = boolean["must"]
+    (free_text,) = ranking["bool"]["should"]
+    assert free_text["bool"]["should"] == [
         {"term": {"title_tokens": {"value": "低保", "boost": 2.0}}},
         {"term": {"body_tokens": {"value": "低保", "boost": 1.0}}},
         {"term": {"title_tokens": {"value": "标准", "boost": 2.0}}},
         {"term": {"body_tokens": {"value": "标准", "boost": 1.0}}},
     ]
-    assert boolean["minimum_should_match"] == 1
+    assert free_text["bool"]["minimum_should_match"] == 1
     assert boolean["filter"] == [
         {"terms": {"agency": ["民政局"]}},
         {"range": {"year": {"gte": 2019}}},
