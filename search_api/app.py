@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import Depends, FastAPI, HTTPException, Query, Request
 
@@ -15,6 +15,11 @@ from gongkai.document import Document
 from gongkai.settings import Settings
 from search_api.problems import install_problem_handlers
 from search_api.service import SearchResponse, SearchService
+
+# Facets offered with search results (keyword fields of the index).
+FACET_FIELDS = ("agency", "doc_type", "validity", "topic_top", "region")
+# Deeper pages than this are refused: a cursor (search_after) is the way beyond (issue 5).
+MAX_OFFSET = 10_000
 
 
 def create_app(settings: Settings, backend: SearchBackend | None = None) -> FastAPI:
@@ -32,11 +37,44 @@ def create_app(settings: Settings, backend: SearchBackend | None = None) -> Fast
     @app.get("/search", response_model=SearchResponse, summary="Ranked search with snippets")
     async def search(
         service: Annotated[SearchService, Depends(get_service)],
-        q: Annotated[str, Query(description="Words to search for.", max_length=10_000)] = "",
+        q: Annotated[
+            str,
+            Query(
+                description='Words, "exact phrases", AND/OR/NOT, -word, title:/agency:/docno:',
+                max_length=10_000,
+            ),
+        ] = "",
         limit: Annotated[int, Query(ge=1, le=100)] = 10,
-        offset: Annotated[int, Query(ge=0, le=10_000)] = 0,
+        offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
+        sort: Annotated[Literal["relevance", "newest"], Query()] = "relevance",
+        agency: Annotated[list[str], Query(description="发布机构 (any of)")] = [],  # noqa: B006
+        doc_type: Annotated[list[str], Query(description="通知, 办法, ...")] = [],  # noqa: B006
+        validity: Annotated[list[str], Query(description="有效, 废止, ...")] = [],  # noqa: B006
+        topic_top: Annotated[list[str], Query(description="主题分类, level 1")] = [],  # noqa: B006
+        topic_sub: Annotated[list[str], Query(description="主题分类, level 2")] = [],  # noqa: B006
+        region: Annotated[list[str], Query()] = [],  # noqa: B006
+        year_from: Annotated[int | None, Query(ge=1949, le=2100)] = None,
+        year_to: Annotated[int | None, Query(ge=1949, le=2100)] = None,
+        facets: Annotated[bool, Query(description="Count values of the facet fields.")] = False,
     ) -> SearchResponse:
-        return service.search(q, limit=limit, offset=offset)
+        filters = {
+            "agency": agency,
+            "doc_type": doc_type,
+            "validity": validity,
+            "topic_top": topic_top,
+            "topic_sub": topic_sub,
+            "region": region,
+        }
+        return service.search(
+            q,
+            limit=limit,
+            offset=offset,
+            sort=sort,
+            filters=filters,
+            year_from=year_from,
+            year_to=year_to,
+            facets=list(FACET_FIELDS) if facets else None,
+        )
 
     @app.get("/documents/{doc_id}", response_model=Document, summary="One document")
     async def get_document(

@@ -7,6 +7,7 @@ from datetime import date
 from pydantic import BaseModel, Field
 
 from analysis.highlight import highlight, highlight_whole
+from analysis.synonyms import Thesaurus
 from analysis.tokenizer import GovTokenizer
 from engines.base import FacetCount, SearchBackend, SearchHit
 from search_api.queries import build_search_query
@@ -60,11 +61,16 @@ class SearchService:
     """Joins the tokeniser, the engine and the highlighter; holds no other state."""
 
     def __init__(
-        self, backend: SearchBackend, tokenizer: GovTokenizer, max_query_chars: int = 1000
+        self,
+        backend: SearchBackend,
+        tokenizer: GovTokenizer,
+        max_query_chars: int = 1000,
+        thesaurus: Thesaurus | None = None,
     ) -> None:
         self.backend = backend
         self.tokenizer = tokenizer
         self.max_query_chars = max_query_chars
+        self.thesaurus = thesaurus if thesaurus is not None else Thesaurus()
 
     def search(
         self,
@@ -81,6 +87,7 @@ class SearchService:
         query = build_search_query(
             text,
             self.tokenizer,
+            self.thesaurus,
             limit=limit,
             offset=offset,
             filters=filters,

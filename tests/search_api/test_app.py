@@ -98,3 +98,20 @@ def test_engine_down_gives_503_problem(tmp_path: Path) -> None:
         response = httpx.get(f"{url}/search", params={"q": "低保"})
     assert response.status_code == 503
     assert "127.0.0.1:1" in response.json()["detail"]
+
+
+def test_filters_facets_and_sort(server: str) -> None:
+    body = httpx.get(f"{server}/search", params={"q": "", "facets": "true"}).json()
+    assert body["total"] == len(DOCS)
+    agencies = {f["value"]: f["count"] for f in body["facets"]["agency"]}
+    assert agencies == {"示例市民政局": 1, "示例市住房和城乡建设局": 1}
+    only = httpx.get(f"{server}/search", params={"agency": "示例市民政局"}).json()
+    assert [h["id"] for h in only["hits"]] == ["low"]
+    bad = httpx.get(f"{server}/search", params={"sort": "oldest"})
+    assert bad.status_code == 422
+
+
+def test_query_language_over_http(server: str) -> None:
+    hits = httpx.get(f"{server}/search", params={"q": "养老金 OR 低保 -民政局"}).json()["hits"]
+    assert "xss" in [h["id"] for h in hits]
+    assert "low" not in [h["id"] for h in hits]  # its body names the 民政局
