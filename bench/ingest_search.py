@@ -4,8 +4,9 @@ Corpus: the 1,403 laws of lawrefbook.dev.jsonl; query load: the 1,592 questions 
 msga_govqa.dev.jsonl. For each engine it prints analysis docs/s, indexing docs/s and query
 latency p50/p99, for
 
-  project   GovTokenizer (rjieba, jieba search mode, HMM off, government terms)
-  baseline  plain ``jieba.lcut`` (jieba's default mode) with the same engine
+  project   DocumentAnalyzer (rjieba in jieba's search mode, HMM off, government terms,
+            character bigrams) and the project's query building (bigrams, synonyms)
+  baseline  plain ``jieba.lcut`` (jieba's default mode) tokens only, same engine
 
 Medians over --runs runs with [min-max]. OpenSearch is measured when --opensearch-url is
 given or --start-opensearch starts a node from tests/engine (Maven jars).
@@ -23,6 +24,7 @@ import time
 import uuid
 from collections.abc import Callable
 from pathlib import Path
+from typing import NamedTuple
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -31,9 +33,10 @@ from engines import make_backend
 from engines.base import SearchBackend, SearchQuery
 from gongkai.document import AnalyzedDocument, Document
 from gongkai.settings import Settings
-from search_api.queries import BODY_BOOST, TITLE_BOOST
+from search_api.queries import BODY_BOOST, TITLE_BOOST, build_search_query
 
-Tokenize = Callable[[str], list[str]]
+Analyze = Callable[[Document], AnalyzedDocument]
+Build = Callable[[str], SearchQuery]
 
 
 def load_corpus(path: Path) -> list[Document]:
@@ -48,12 +51,9 @@ def load_queries(path: Path) -> list[str]:
         return [json.loads(line)["text"] for line in handle if line.strip()]
 
 
-def analyse(docs: list[Document], tokenize: Tokenize) -> tuple[list[AnalyzedDocument], float]:
+def analyse(docs: list[Document], analyze: Analyze) -> tuple[list[AnalyzedDocument], float]:
     started = time.perf_counter()
-    analysed = [
-        AnalyzedDocument(document=d, title_tokens=tokenize(d.title), body_tokens=tokenize(d.body))
-        for d in docs
-    ]
+    analysed = [analyze(d) for d in docs]
     return analysed, time.perf_counter() - started
 
 
@@ -66,33 +66,52 @@ def index(backend: SearchBackend, analysed: list[AnalyzedDocument], batch: int =
     return time.perf_counter() - started
 
 
-def query_latencies(backend: SearchBackend, queries: list[str], tokenize: Tokenize) -> list[float]:
+def query_latencies(backend: SearchBackend, queries: list[str], build: Build) -> list[float]:
     latencies = []
     for text in queries:
         started = time.perf_counter()
-        terms = list(dict.fromkeys(tokenize(text)))
-        backend.search(
-            SearchQuery(
-                terms=terms, field_boosts={"title": TITLE_BOOST, "body": BODY_BOOST}, limit=10
-            )
-        )
+        backend.search(build(text))
         latencies.append((time.perf_counter() - started) * 1000)
     return latencies
 
 
-def tokenizers() -> dict[str, Tokenize]:
+class Way(NamedTuple):
+    analyze: Analyze
+    build: Build
+
+
+def ways() -> dict[str, Way]:
+    """The project's analysis and query building, and the plain baseline."""
     import jieba
 
+    from analysis.analyzer import DocumentAnalyzer
+    from analysis.synonyms import Thesaurus
     from analysis.tokenizer import GovTokenizer, is_word
 
-    project = GovTokenizer()
+    tokenizer = GovTokenizer()
+    thesaurus = Thesaurus()
     plain = jieba.Tokenizer()
     plain.initialize()
 
-    def baseline(text: str) -> list[str]:
+    def plain_tokens(text: str) -> list[str]:
         return [t for t in plain.lcut(text) if is_word(t)]
 
-    return {"project": project.tokenize, "baseline (jieba.lcut)": baseline}
+    def plain_analyze(doc: Document) -> AnalyzedDocument:
+        return AnalyzedDocument(
+            document=doc, title_tokens=plain_tokens(doc.title), body_tokens=plain_tokens(doc.body)
+        )
+
+    def plain_query(text: str) -> SearchQuery:
+        terms = list(dict.fromkeys(plain_tokens(text)))
+        return SearchQuery(terms=terms, field_boosts={"title": TITLE_BOOST, "body": BODY_BOOST})
+
+    return {
+        "project": Way(
+            DocumentAnalyzer(tokenizer).analyze,
+            lambda text: build_search_query(text, tokenizer, thesaurus),
+        ),
+        "baseline (jieba.lcut)": Way(plain_analyze, plain_query),
+    }
 
 
 def engine_settings(kind: str, url: str | None, tmp: Path) -> Settings:
@@ -132,11 +151,11 @@ def main() -> None:
     rows = []
     try:
         with tempfile.TemporaryDirectory(prefix="gongkai-bench-") as tmp:
-            for way, tokenize in tokenizers().items():
+            for way, (analyze, build) in ways().items():
                 analysis_rate: list[float] = []
                 analysed: list[AnalyzedDocument] = []
                 for _ in range(args.runs):
-                    analysed, seconds = analyse(docs, tokenize)
+                    analysed, seconds = analyse(docs, analyze)
                     analysis_rate.append(len(docs) / seconds)
                 for kind in engines:
                     index_rate, p50, p99 = [], [], []
@@ -144,7 +163,7 @@ def main() -> None:
                         backend = make_backend(engine_settings(kind, url, Path(tmp)))
                         try:
                             index_rate.append(len(analysed) / index(backend, analysed))
-                            lat = query_latencies(backend, queries, tokenize)
+                            lat = query_latencies(backend, queries, build)
                             p50.append(percentile(lat, 0.5))
                             p99.append(percentile(lat, 0.99))
                         finally:

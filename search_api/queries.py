@@ -21,6 +21,11 @@ GRAM_BOOST = 1.0
 SYNONYM_BOOST = 0.6
 
 MAX_PAGE_SIZE = 100
+# Caps on what one query sends: each term becomes a clause per field, and OpenSearch refuses
+# more than 1,024 clauses (a pasted paragraph would otherwise be a 400). The first words of
+# a long query are kept.
+MAX_QUERY_TERMS = 64
+MAX_QUERY_GRAMS = 160
 
 
 def _phrase(text: str) -> Match | None:
@@ -91,8 +96,8 @@ def build_search_query(
             clauses.append(Clause(occur="should", matches=matches, boost=SYNONYM_BOOST))
 
     return SearchQuery(
-        terms=tokenizer.query_terms(ranked_text),
-        grams=list(dict.fromkeys(char_bigrams(ranked_text))),
+        terms=tokenizer.query_terms(ranked_text)[:MAX_QUERY_TERMS],
+        grams=list(dict.fromkeys(char_bigrams(ranked_text)))[:MAX_QUERY_GRAMS],
         gram_boost=GRAM_BOOST,
         field_boosts={"title": TITLE_BOOST, "body": BODY_BOOST},
         clauses=clauses,

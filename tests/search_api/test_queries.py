@@ -36,3 +36,11 @@ def test_limits(tokenizer: GovTokenizer) -> None:
     assert query.limit == MAX_PAGE_SIZE
     assert sum(len(t) for t in query.terms) <= 100
     assert build_search_query("！！！ 的 了", tokenizer).terms == []
+
+
+def test_a_pasted_paragraph_stays_within_engine_clause_limits(tokenizer: GovTokenizer) -> None:
+    paragraph = "".join(chr(0x4E00 + i * 7) for i in range(1000))  # 1,000 distinct Han
+    query = build_search_query(paragraph, tokenizer)
+    clauses_per_field = len(query.terms) + len(query.grams)
+    assert clauses_per_field * len(query.field_boosts) < 1024
+    assert query.terms and query.grams
