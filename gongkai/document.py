@@ -95,6 +95,8 @@ class Document(BaseModel):
     region: str | None = None
     attachments: list[Attachment] = Field(default_factory=list)
     references: list[Reference] = Field(default_factory=list)
+    # Other URLs publishing the same document (reprints found by near-duplicate detection).
+    also_at: list[str] = Field(default_factory=list)
     fetched_at: datetime | None = None
     content_hash: str = ""
     language: str = "zh"

@@ -3,15 +3,18 @@
 
 from __future__ import annotations
 
+from contextlib import closing
 from typing import Annotated, Any, Literal
 
 from fastapi import Depends, FastAPI, HTTPException, Query, Request
 
 import gongkai
+from analysis.lineage import Lineage, LineageGraph
 from analysis.tokenizer import GovTokenizer
 from engines import make_backend
 from engines.base import SearchBackend
 from gongkai.document import Document
+from gongkai.linking import lineage_path
 from gongkai.settings import Settings
 from search_api.problems import install_problem_handlers
 from search_api.service import SearchResponse, SearchService
@@ -85,11 +88,34 @@ def create_app(settings: Settings, backend: SearchBackend | None = None) -> Fast
             raise HTTPException(status_code=404, detail=f"no document with id {doc_id!r}")
         return doc
 
+    @app.get(
+        "/documents/{doc_id}/lineage",
+        response_model=Lineage,
+        summary="What a document cites, what cites it, its versions and what replaced it",
+    )
+    async def get_lineage(
+        doc_id: str, service: Annotated[SearchService, Depends(get_service)]
+    ) -> Lineage:
+        if service.backend.get(doc_id) is None:
+            raise HTTPException(status_code=404, detail=f"no document with id {doc_id!r}")
+        return lineage_of(settings, doc_id)
+
     @app.get("/healthz", summary="Engine and document count")
     async def healthz(service: Annotated[SearchService, Depends(get_service)]) -> dict[str, Any]:
         return {"status": "ok", **service.backend.health()}
 
     return app
+
+
+def lineage_of(settings: Settings, doc_id: str) -> Lineage:
+    """The lineage view of one document (empty when nothing has been linked yet)."""
+    path = lineage_path(settings.data_dir)
+    if path.exists():
+        with closing(LineageGraph(path)) as graph:
+            found = graph.lineage(doc_id)
+        if found is not None:
+            return found
+    return Lineage(id=doc_id, cites=[], cited_by=[], versions=[], replaced_by=[])
 
 
 def get_service(request: Request) -> SearchService:

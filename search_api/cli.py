@@ -9,6 +9,8 @@ from __future__ import annotations
 import json
 import sys
 import tempfile
+from collections.abc import Callable
+from contextlib import ExitStack, closing
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -28,6 +30,10 @@ from gongkai.errors import GongkaiError
 from gongkai.settings import EngineKind, Settings
 
 if TYPE_CHECKING:
+    from analysis.analyzer import DocumentAnalyzer
+    from engines.base import SearchBackend
+    from gongkai.document import Document
+    from gongkai.enrichment import DocumentStage
     from search_api.service import SearchService
 
 app = typer.Typer(
@@ -89,8 +95,14 @@ def _progress() -> Progress:
     )
 
 
-def _index_documents(settings: Settings, paths: list[Path], description: str) -> int:
-    """Run the ingest pipeline over ``paths`` with a progress bar; returns documents indexed."""
+def _index_documents(
+    settings: Settings, paths: list[Path], description: str, enrich: bool = True
+) -> int:
+    """Run the ingest pipeline over ``paths`` with a progress bar; returns documents indexed.
+
+    ``enrich`` runs the analysis stages (validity, references, keywords, duplicates) and links
+    documents afterwards; evaluation turns it off to index a corpus exactly as given.
+    """
     # Imported here so `gongkai --help` stays instant (jieba's dictionary, the engines).
     from analysis.analyzer import DocumentAnalyzer
     from analysis.tokenizer import GovTokenizer
@@ -99,34 +111,78 @@ def _index_documents(settings: Settings, paths: list[Path], description: str) ->
     from ingest.manager import read_sources
 
     backend = make_backend(settings)
-    pipeline = IngestPipeline(
-        DocumentAnalyzer(GovTokenizer()), backend, batch_size=settings.batch_size
-    )
-    with _progress() as progress:
-        task = progress.add_task(description, total=None, rate="")
-        done = 0
-        started = progress.get_time()
-
-        def advance() -> None:
-            nonlocal done
-            done += 1
-            if done % 50 == 0:
-                elapsed = max(progress.get_time() - started, 1e-9)
-                progress.update(task, completed=done, rate=f"{done / elapsed:,.0f} docs/s")
-
-        def report_problem(problem: object) -> None:
-            progress.console.print(f"[yellow]skipped:[/] {problem}")
-
-        report = pipeline.run(read_sources(paths, settings), advance, report_problem)
-        progress.update(
-            task, completed=done, total=done, rate=f"{report.docs_per_second:,.0f} docs/s"
+    analyzer = DocumentAnalyzer(GovTokenizer())
+    with ExitStack() as cleanup:
+        stages, observers, finish = (
+            _enrichment(settings, backend, analyzer, cleanup) if enrich else ([], [], None)
         )
+        pipeline = IngestPipeline(
+            analyzer, backend, settings.batch_size, stages=stages, observers=observers
+        )
+        with _progress() as progress:
+            task = progress.add_task(description, total=None, rate="")
+            done = 0
+            started = progress.get_time()
+
+            def advance() -> None:
+                nonlocal done
+                done += 1
+                if done % 50 == 0:
+                    elapsed = max(progress.get_time() - started, 1e-9)
+                    progress.update(task, completed=done, rate=f"{done / elapsed:,.0f} docs/s")
+
+            def report_problem(problem: object) -> None:
+                progress.console.print(f"[yellow]skipped:[/] {problem}")
+
+            report = pipeline.run(read_sources(paths, settings), advance, report_problem)
+            progress.update(
+                task, completed=done, total=done, rate=f"{report.docs_per_second:,.0f} docs/s"
+            )
+        if finish is not None:
+            err.print(finish())
     backend.close()
     err.print(
         f"indexed {report.documents} documents in {report.seconds:.1f} s "
         f"({report.docs_per_second:,.0f} docs/s); {len(report.problems)} skipped"
     )
     return report.documents
+
+
+def _enrichment(
+    settings: Settings, backend: SearchBackend, analyzer: DocumentAnalyzer, cleanup: ExitStack
+) -> tuple[list[DocumentStage], list[Callable[[Document], None]], Callable[[], str]]:
+    """The analysis stages of a normal ingest and the linking step that follows it."""
+    from analysis.dedup import NearDuplicateFinder
+    from analysis.keywords import KeywordExtractor
+    from analysis.lineage import LineageGraph
+    from gongkai.enrichment import (
+        DuplicateStage,
+        KeywordsStage,
+        ReferencesStage,
+        TextValidityStage,
+    )
+    from gongkai.linking import Linker, lineage_path, today
+
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    finder = cleanup.enter_context(closing(NearDuplicateFinder(settings.data_dir / "dedup.sqlite")))
+    graph = cleanup.enter_context(closing(LineageGraph(lineage_path(settings.data_dir))))
+    duplicates = DuplicateStage(finder)
+    linker = Linker(graph, backend, analyzer)
+    stages: list[DocumentStage] = [
+        TextValidityStage(today()),
+        ReferencesStage(),
+        KeywordsStage(KeywordExtractor(analyzer.tokenizer)),
+        duplicates,
+    ]
+
+    def finish() -> str:
+        linked = linker.finish(dict(duplicates.grouped))
+        return (
+            f"linked {linked.documents} documents: {linked.validity_changed} validity changes "
+            f"from other documents, {linked.regrouped} canonical documents with reprints"
+        )
+
+    return stages, [linker.observe], finish
 
 
 @app.command()
@@ -206,6 +262,35 @@ def serve(
     uvicorn.run(create_app(settings), host=host, port=port, log_level="warning")
 
 
+@app.command()
+def lineage(
+    ctx: typer.Context,
+    doc_id: Annotated[str, typer.Argument(help="Document id.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Show what a document cites, what cites it, its versions and what replaced it."""
+    from search_api.app import lineage_of
+
+    view = lineage_of(_settings(ctx), doc_id)
+    if as_json:
+        out.print_json(view.model_dump_json())
+        return
+    out.print(f"[bold]{doc_id}[/]")
+    sections = [("cites", view.cites, "target_id"), ("cited by", view.cited_by, "source_id")]
+    for heading, links, other in sections:
+        out.print(f"\n{heading} ({len(links)}):")
+        for link in links:
+            where = getattr(link, other) or f"[dim]not in the index ({link.unresolved})[/]"
+            out.print(f"  {link.kind:10} 《{link.title or link.doc_number}》 -> {where}")
+    if view.versions:
+        out.print("\nversions:")
+        for version in view.versions:
+            mark = " <" if version.id == doc_id else ""
+            out.print(f"  {version.date or '?'}  {version.id}  {version.title}{mark}")
+    if view.replaced_by:
+        out.print("\nreplaced by: " + " -> ".join(view.replaced_by))
+
+
 @index_app.command("status")
 def index_status(
     ctx: typer.Context,
@@ -259,7 +344,7 @@ def eval_retrieval(
         settings = base.model_copy(
             update={"data_dir": Path(tmp), "index_name": f"gongkai-eval-{Path(tmp).name.lower()}"}
         )
-        _index_documents(settings, [corpus], "index corpus")
+        _index_documents(settings, [corpus], "index corpus", enrich=False)
         backend = make_backend(settings)
         try:
             service = SearchService(backend, GovTokenizer(), settings.max_query_chars)

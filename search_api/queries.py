@@ -47,7 +47,7 @@ def _group_clause(group: list[Item], thesaurus: Thesaurus) -> Clause | None:
     clauses = [c for c in (_item_clause(i, "must", thesaurus) for i in group) if c]
     if not clauses:
         return None
-    fields: list[BoostedField] = sorted({f for c in clauses for f in c.fields})  # type: ignore[assignment]
+    fields: list[BoostedField] = sorted({f for c in clauses for f in c.fields})
     return Clause(occur="must", matches=[m for c in clauses for m in c.matches], fields=fields)
 
 

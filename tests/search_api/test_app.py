@@ -115,3 +115,10 @@ def test_query_language_over_http(server: str) -> None:
     hits = httpx.get(f"{server}/search", params={"q": "养老金 OR 低保 -民政局"}).json()["hits"]
     assert "xss" in [h["id"] for h in hits]
     assert "low" not in [h["id"] for h in hits]  # its body names the 民政局
+
+
+def test_lineage_endpoint(server: str) -> None:
+    view = httpx.get(f"{server}/documents/house/lineage").json()
+    assert view["id"] == "house"
+    assert {"cites", "cited_by", "versions", "replaced_by"} <= view.keys()
+    assert httpx.get(f"{server}/documents/nope/lineage").status_code == 404

@@ -110,3 +110,12 @@ def test_eval_retrieval_prints_one_json_object(tmp_path: Path) -> None:
     assert {"recall@1", "recall@10", "recall@100", "mrr@10"} <= scores.keys()
     assert scores["recall@10"] == 1.0
     assert not (tmp_path / "state" / "index").exists()  # the eval index was temporary
+
+
+def test_lineage_view_links_the_samples(sample_index: Path) -> None:
+    done = gongkai("lineage", "sample-001", "--json", data_dir=sample_index)
+    assert done.returncode == 0, done.stderr
+    view = json.loads(done.stdout)
+    abolished_by = [link["source_id"] for link in view["cited_by"] if link["kind"] == "abolishes"]
+    assert abolished_by == ["sample-002"]
+    assert view["replaced_by"] == ["sample-002"]

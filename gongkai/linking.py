@@ -1,0 +1,80 @@
+"""After an ingest run: link documents to each other and write what that tells back into the
+index — lineage (cites / amends / abolishes), validity decided by other documents, and the
+other places a reprinted document is published."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+from analysis.analyzer import DocumentAnalyzer
+from analysis.lineage import LineageGraph, LineageRecord
+from engines.base import SearchBackend
+from gongkai.document import Document, Validity
+
+BATCH = 500
+
+
+def lineage_path(data_dir: Path) -> Path:
+    return data_dir / "lineage.sqlite"
+
+
+@dataclass
+class LinkReport:
+    documents: int = 0
+    validity_changed: int = 0
+    regrouped: int = 0
+    stats: dict[str, int] = field(default_factory=dict)
+
+
+class Linker:
+    """Collects what it needs while documents are indexed, then links them in one pass."""
+
+    def __init__(self, graph: LineageGraph, backend: SearchBackend, analyzer: DocumentAnalyzer):
+        self.graph = graph
+        self.backend = backend
+        self.analyzer = analyzer
+        self._records: list[LineageRecord] = []
+
+    def observe(self, doc: Document) -> None:
+        self._records.append(LineageRecord.from_document(doc))
+
+    def finish(self, reprints: dict[str, list[str]] | None = None) -> LinkReport:
+        report = LinkReport(documents=len(self._records))
+        self.graph.add(self._records)
+        touched = {r.id for r in self._records}
+        updates = self.graph.validity_updates()
+        changed: dict[str, Document] = {}
+        for doc_id in sorted(touched | set(updates) | set(reprints or {})):
+            doc = self.backend.get(doc_id)
+            if doc is None:
+                continue
+            new = self._linked(doc, updates, reprints or {})
+            if new != doc:
+                changed[doc_id] = new
+                report.validity_changed += new.validity != doc.validity
+                report.regrouped += doc_id in (reprints or {})
+        ids = list(changed)
+        for start in range(0, len(ids), BATCH):
+            batch = [changed[i] for i in ids[start : start + BATCH]]
+            self.backend.index([self.analyzer.analyze(doc) for doc in batch])
+        self.backend.refresh()
+        report.stats = self.graph.stats()
+        self._records.clear()
+        return report
+
+    def _linked(
+        self, doc: Document, updates: dict[str, Validity], reprints: dict[str, list[str]]
+    ) -> Document:
+        update: dict[str, object] = {"references": self.graph.resolved_references(doc.id)}
+        if doc.id in updates:
+            update["validity"] = updates[doc.id]
+        if doc.id in reprints:
+            update["also_at"] = sorted({*doc.also_at, *reprints[doc.id]})
+        return doc.model_copy(update=update)
+
+
+def today() -> date:
+    """The ingest date: the only place the clock is read for validity from text."""
+    return date.today()
