@@ -14,8 +14,7 @@ returns a `Validity` whose evidence is that sentence. Three rules keep it honest
 an ``abolishes`` reference and `analysis.lineage` marks the target. A conditional self-repeal
 (上位法出台后本办法同时废止) has no date and decides nothing.
 
-Dates are read by a small local pattern; ``analysis/dates.py`` (being written alongside) is the
-project's full date parser and should replace `_parse_date` once it lands.
+Dates are read with the project's date parser (`analysis.dates.parse_date`).
 """
 
 from __future__ import annotations
@@ -24,6 +23,8 @@ import re
 from dataclasses import dataclass
 from datetime import date, timedelta
 
+from analysis.dates import parse_date
+from analysis.numerals import chinese_number
 from analysis.tokenizer import normalise
 from gongkai.document import Document, Validity
 
@@ -37,12 +38,9 @@ _SELF = re.compile(rf"(?:本|此)(?:{_SELF_WORDS})")
 # How many closing sentences may state validity without naming the document ("有效期5年。").
 _TAIL_SENTENCES = 6
 
-_CN_DIGITS = {"〇": 0, "○": 0, "零": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4}
-_CN_DIGITS |= {"五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
 _NUM = r"\d{1,3}|[一二两三四五六七八九十]{1,3}"
 _YEAR = r"\d{4}|[〇○零一二三四五六七八九]{4}"
 _DATE = rf"(?:{_YEAR})\s*年\s*(?:{_NUM})\s*月\s*(?:{_NUM})\s*日"
-_DATE_PARTS = re.compile(rf"({_YEAR})\s*年\s*({_NUM})\s*月\s*({_NUM})\s*日")
 
 _EFFECTIVE = re.compile(
     rf"(?:自|从|于)\s*(?:(?P<day>{_DATE})|(?P<event>发布|公布|印发|颁布|下发|签发|通过|公告)之日)"
@@ -56,42 +54,6 @@ _VALID_UNTIL = re.compile(
 _VALID_FOR = re.compile(
     rf"(?:有效期|试行期|执行期|实施期)(?:限)?\s*(?:为|是)?\s*(?P<n>{_NUM})\s*(?P<unit>年|个月)"
 )
-
-
-def _cn_number(text: str) -> int | None:
-    """12, 十二, 二十三, 两 -> int (small numbers only: counts of years, months and days)."""
-    if text.isdigit():
-        return int(text)
-    if "十" in text:
-        tens, _, ones = text.partition("十")
-        high = _CN_DIGITS.get(tens, 0) if tens else 1
-        low = _CN_DIGITS.get(ones, 0) if ones else 0
-        if (tens and tens not in _CN_DIGITS) or (ones and ones not in _CN_DIGITS):
-            return None
-        return high * 10 + low
-    if len(text) == 1 and text in _CN_DIGITS:
-        return _CN_DIGITS[text]
-    return None
-
-
-def _parse_date(text: str) -> date | None:
-    """2013年5月1日 or 二〇一三年五月一日 -> date; None when it is not a real day."""
-    match = _DATE_PARTS.search(text)
-    if not match:
-        return None
-    year_text, month_text, day_text = match.groups()
-    year = (
-        int(year_text)
-        if year_text.isdigit()
-        else int("".join(str(_CN_DIGITS.get(ch, 0)) for ch in year_text))
-    )
-    month, day = _cn_number(month_text), _cn_number(day_text)
-    if month is None or day is None:
-        return None
-    try:
-        return date(year, month, day)
-    except ValueError:
-        return None  # 2013年13月: not a day, never guessed
 
 
 def _add_months(start: date, months: int) -> date:
@@ -158,15 +120,15 @@ def _statements(text: str) -> list[_Statement]:
         months: int | None = None
         match = _EFFECTIVE.search(sentence)
         if match and _about_itself(sentence, match.start(), in_tail):
-            effective = _parse_date(match["day"]) if match["day"] else None
+            effective = parse_date(match["day"]) if match["day"] else None
             event = match["event"]
         match = _VALID_UNTIL.search(sentence)
         if match and _about_itself(sentence, match.start(), in_tail):
             day_text = match["day"] or match["day2"] or match["day3"]
-            until = _parse_date(day_text)
+            until = parse_date(day_text)
         match = _VALID_FOR.search(sentence)
         if match and until is None and _about_itself(sentence, match.start(), in_tail):
-            count = _cn_number(match["n"])
+            count = chinese_number(match["n"])
             if count:
                 months = count * 12 if match["unit"] == "年" else count
         if effective or event or until or months:

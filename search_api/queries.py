@@ -6,6 +6,7 @@ how it is weighted, and the engines only translate the result.
 
 from __future__ import annotations
 
+from analysis.docnumber import doc_number_key, find_doc_numbers
 from analysis.synonyms import Thesaurus
 from analysis.tokenizer import GovTokenizer, char_bigrams
 from engines.base import BoostedField, Clause, Match, SearchQuery
@@ -19,6 +20,8 @@ BODY_BOOST = 1.0
 GRAM_BOOST = 1.0
 # A synonym of a query word counts a little less than the word the user typed.
 SYNONYM_BOOST = 0.6
+# A 发文字号 typed anywhere in the query puts that document first.
+DOC_NUMBER_BOOST = 50.0
 
 MAX_PAGE_SIZE = 100
 # Caps on what one query sends: each term becomes a clause per field, and OpenSearch refuses
@@ -76,7 +79,7 @@ def build_search_query(
         agencies = [i.text for i in group if i.field == "agency"]
         if agencies:
             all_filters.setdefault("agency", []).extend(agencies)
-        numbers = [i.text for i in group if i.field == "docno"]
+        numbers = [doc_number_key(i.text) for i in group if i.field == "docno"]
         if numbers:
             all_filters.setdefault("doc_number", []).extend(numbers)
         clause = _group_clause([i for i in group if i.field not in ("agency", "docno")], thesaurus)
@@ -86,6 +89,16 @@ def build_search_query(
         clause = _item_clause(item, "must_not", thesaurus)
         if clause:
             clauses.append(clause)
+
+    numbers_typed = find_doc_numbers(text[:max_query_chars])
+    if numbers_typed:
+        clauses.append(
+            Clause(
+                occur="should",
+                matches=[Match(kind="doc_number", values=numbers_typed)],
+                boost=DOC_NUMBER_BOOST,
+            )
+        )
 
     ranked_text = " ".join(
         i.text for i in parsed.positive_items if i.field not in ("agency", "docno")

@@ -7,8 +7,10 @@ fields. A value that does not parse is never guessed: it is kept raw as ``<field
 from __future__ import annotations
 
 import re
-from datetime import date
 from typing import Any
+
+# The project's date parser, re-exported: every ingestor parses dates alike.
+from analysis.dates import parse_date as parse_date
 
 # Labels of the metadata table on gov.cn-style pages (and their common variants), after
 # `normalize_label`, mapped to Document fields.
@@ -30,13 +32,6 @@ LABEL_FIELDS: dict[str, str] = {
 DATE_FIELDS = ("date_written", "date_published")
 
 _LABEL_NOISE = re.compile(r"[\s\u3000\xa0:：]+")
-_ISO_DATE = re.compile(r"^\s*(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})(?:$|[\sT])")
-_CJK_DATE = re.compile(
-    r"^\s*([0-9〇○零一二三四五六七八九]{4})\s*年"
-    r"\s*([0-9十一二三四五六七八九]{1,3})\s*月"
-    r"\s*([0-9十一二三四五六七八九]{1,3})\s*日"
-)
-_DIGITS = {c: i for i, c in enumerate("零一二三四五六七八九")} | {"〇": 0, "○": 0}
 _TOPIC_SEPARATORS = re.compile(r"\s*[\\/／]\s*")
 _SUBJECT_WORD_SEPARATORS = re.compile(r"[\s\u3000,，;；、]+")
 _SENTENCE_END = "。！？；"
@@ -46,37 +41,6 @@ TITLE_MAX_CHARS = 80
 def normalize_label(text: str) -> str:
     """``'索 引 号：'`` -> ``'索引号'``: pages pad labels with (full-width) spaces for alignment."""
     return _LABEL_NOISE.sub("", text)
-
-
-def parse_date(value: object) -> date | None:
-    """``2013-05-01``, ``2013/5/1``, ``2013年5月1日``, ``二〇一三年五月一日``; a time is ignored.
-
-    Anything else, including impossible dates, gives None: callers keep the raw text.
-    """
-    if isinstance(value, date):
-        return value
-    if not isinstance(value, str):
-        return None
-    match = _ISO_DATE.match(value) or _CJK_DATE.match(value)
-    if not match:
-        return None
-    try:
-        year, month, day = (_cjk_number(part) for part in match.groups())
-        return date(year, month, day)
-    except ValueError:
-        return None
-
-
-def _cjk_number(text: str) -> int:
-    if text.isdigit():
-        return int(text)
-    if "十" in text:  # 十一 = 11, 二十 = 20, 二十一 = 21
-        tens, _, units = text.partition("十")
-        return (_DIGITS[tens] if tens else 1) * 10 + (_DIGITS[units] if units else 0)
-    try:
-        return int("".join(str(_DIGITS[c]) for c in text))
-    except KeyError as exc:
-        raise ValueError(text) from exc
 
 
 def parse_topic(value: str) -> dict[str, str | None] | None:

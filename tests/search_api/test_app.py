@@ -122,3 +122,13 @@ def test_lineage_endpoint(server: str) -> None:
     assert view["id"] == "house"
     assert {"cites", "cited_by", "versions", "replaced_by"} <= view.keys()
     assert httpx.get(f"{server}/documents/nope/lineage").status_code == 404
+
+
+@pytest.mark.parametrize("typed", ["示民发〔2023〕5号", "示民发[2023]5号", "示民发2023年5号"])
+def test_a_document_number_typed_anywhere_finds_that_document_first(
+    server: str, typed: str
+) -> None:
+    hits = httpx.get(f"{server}/search", params={"q": f"养老金 {typed}"}).json()["hits"]
+    assert hits[0]["id"] == "low"
+    only = httpx.get(f"{server}/search", params={"q": f"docno:{typed}"}).json()["hits"]
+    assert [h["id"] for h in only] == ["low"]

@@ -119,3 +119,21 @@ def test_lineage_view_links_the_samples(sample_index: Path) -> None:
     abolished_by = [link["source_id"] for link in view["cited_by"] if link["kind"] == "abolishes"]
     assert abolished_by == ["sample-002"]
     assert view["replaced_by"] == ["sample-002"]
+
+
+def test_eval_metadata_json_shape(tmp_path: Path) -> None:
+    docs = tmp_path / "docs.jsonl"
+    record = {
+        "id": "m1",
+        "title": "关于做好最低生活保障工作的通知",
+        "text": "示民发〔2023〕5号\n各区民政局：现将有关事项通知如下。\n示例市民政局\n2023年3月1日",
+        "doc_number": "示民发〔2023〕5号",
+        "date_written": "2023-03-01",
+    }
+    docs.write_text(json.dumps(record, ensure_ascii=False) + "\n", encoding="utf-8")
+    done = gongkai("eval", "metadata", "--docs", str(docs), "--json", data_dir=tmp_path)
+    assert done.returncode == 0, done.stderr
+    scores = json.loads(done.stdout)
+    assert scores["fields"]["doc_number"] == {"accuracy": 1.0, "n": 1, "false_extractions": 0}
+    assert scores["fields"]["date_written"]["accuracy"] == 1.0
+    assert set(scores["baseline"]) == set(scores["fields"])

@@ -27,8 +27,10 @@ def test_required_and_excluded_items_become_clauses(tokenizer: GovTokenizer) -> 
 def test_field_prefixes(tokenizer: GovTokenizer) -> None:
     query = build_search_query("title:征收 agency:示例市民政局 docno:示府发〔2016〕3号", tokenizer)
     assert query.filters == {"agency": ["示例市民政局"], "doc_number": ["示府发〔2016〕3号"]}
-    (title,) = query.clauses
+    (title,) = [c for c in query.clauses if c.occur == "must"]
     assert title.fields == ["title"]
+    (number,) = [c for c in query.clauses if c.occur == "should"]
+    assert number.matches[0].kind == "doc_number"
 
 
 def test_limits(tokenizer: GovTokenizer) -> None:
