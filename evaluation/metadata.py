@@ -20,7 +20,6 @@ nothing for the topic.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable, Iterator
 from datetime import date
@@ -30,6 +29,7 @@ from typing import Any
 from analysis.dates import parse_date
 from analysis.docnumber import doc_number_key
 from analysis.metadata import HTML_FIELD, MetadataExtractor
+from evaluation.records import jsonl_records
 from gongkai.document import Document, Topic
 from ingest.support.fields import parse_topic
 
@@ -100,17 +100,8 @@ class _Tally:
 
 
 def _records(path: Path) -> Iterator[dict[str, Any]]:
-    with path.open(encoding="utf-8") as handle:
-        for number, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise MetadataFileError(f"{path}:{number}: invalid JSON ({exc.msg})") from exc
-            if not isinstance(record, dict):
-                raise MetadataFileError(f"{path}:{number}: not a JSON object")
-            yield record
+    for _, record in jsonl_records(path, MetadataFileError):
+        yield record
 
 
 def _gold_present(record: dict[str, Any], name: str) -> bool:

@@ -6,13 +6,13 @@ depths and the reciprocal rank of the first gold hit say what a searcher experie
 
 from __future__ import annotations
 
-import json
 import statistics
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from evaluation.records import jsonl_records
 from search_api.service import SearchService
 
 DEPTH = 100
@@ -70,19 +70,15 @@ class QueryFileError(ValueError):
 def load_judged_queries(path: Path) -> list[JudgedQuery]:
     """Queries from JSONL with ``id``, ``text`` and ``relevant_doc_ids``."""
     queries = []
-    with path.open(encoding="utf-8") as handle:
-        for number, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
-            try:
-                record = json.loads(line)
-                queries.append(
-                    JudgedQuery(
-                        id=str(record.get("id", number)),
-                        text=str(record["text"]),
-                        relevant=frozenset(record["relevant_doc_ids"]),
-                    )
+    for number, record in jsonl_records(path, QueryFileError):
+        try:
+            queries.append(
+                JudgedQuery(
+                    id=str(record.get("id", number)),
+                    text=str(record["text"]),
+                    relevant=frozenset(record["relevant_doc_ids"]),
                 )
-            except (ValueError, KeyError, TypeError) as exc:
-                raise QueryFileError(f"{path}:{number}: not a judged query ({exc})") from exc
+            )
+        except (KeyError, TypeError) as exc:
+            raise QueryFileError(f"{path}:{number}: not a judged query ({exc})") from exc
     return queries

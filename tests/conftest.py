@@ -41,17 +41,9 @@ def tokenizer() -> GovTokenizer:
 @pytest.fixture(scope="session")
 def opensearch_url() -> Iterator[str]:
     """URL of a real OpenSearch node: GONGKAI_TEST_OPENSEARCH_URL, or one started here."""
-    given = os.environ.get("GONGKAI_TEST_OPENSEARCH_URL")
-    if given:
-        yield given
-        return
-    from tests.engine.node import start_node
+    from tests.engine.node import opensearch_node_fixture
 
-    node = start_node()
-    try:
-        yield node.url
-    finally:
-        node.stop()
+    yield from opensearch_node_fixture()
 
 
 def cluster_settings(kind: str, url: str, tmp_path: Path) -> Settings:
