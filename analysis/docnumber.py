@@ -226,3 +226,35 @@ def _trimmed(issuer: str) -> str:
     if stops:
         issuer = issuer[stops[-1].end() :]
     return issuer.removeprefix("原")  # 原海关总署: the former agency, not part of the code
+
+
+# A partial number a searcher types: the issuer code, optionally with the year (国办发〔2013〕).
+_PARTIAL = re.compile(
+    r"^(?P<issuer>[^\d\s〔\[［【(（﹝]+?)\s*(?:[〔\[［【(（﹝]?\s*(?P<year>\d{4})\s*[〕\]］】)）﹞年]?)?$"
+)
+
+
+def doc_number_terms(number: DocNumber) -> list[str]:
+    """Index terms of one number: the whole canonical number, the issuer code, and the issuer
+    with the year, so that 国办发 or 国办发〔2013〕 finds every number of that issuer (year)."""
+    if number.issuer_code is None:
+        number = parse_doc_number(number.raw)  # a source gave the raw text only
+    terms = [doc_number_key(number)]
+    if number.issuer_code:
+        terms.append(number.issuer_code)
+        if number.year:
+            terms.append(f"{number.issuer_code}〔{number.year}〕")
+    return list(dict.fromkeys(terms))
+
+
+def doc_number_query_key(text: str) -> str:
+    """What a searcher's ``docno:`` value is matched on: a whole number in canonical form, or a
+    partial one (issuer code, issuer and year) in the form `doc_number_terms` indexes."""
+    number = parse_doc_number(text)
+    if canonical_doc_number(number):
+        return doc_number_key(number)
+    partial = _PARTIAL.match(ascii_digits(text.strip()))
+    if partial is None:
+        return doc_number_key(number)
+    issuer, year = partial["issuer"].strip(), partial["year"]
+    return f"{issuer}〔{year}〕" if year else issuer

@@ -12,7 +12,7 @@ from typing import Any, Literal, Protocol, runtime_checkable
 
 from pydantic import BaseModel, Field
 
-from analysis.docnumber import doc_number_key
+from analysis.docnumber import doc_number_terms
 from gongkai.document import AnalyzedDocument, Document
 from gongkai.errors import GongkaiError
 
@@ -205,8 +205,9 @@ def engine_fields(analyzed: AnalyzedDocument) -> dict[str, Any]:
         "topic_sub": (topic.sub if topic else None) or None,
         "region": doc.region or None,
         "source": doc.source or None,
-        # Canonical form (国办发〔2013〕73号 whatever brackets the page used): one term to match.
-        "doc_number": doc_number_key(doc.doc_number) if doc.doc_number else None,
+        # Canonical form (国办发〔2013〕73号 whatever brackets the page used), plus the issuer
+        # and issuer+year, so a number is found as a unit and by issuer or year.
+        "doc_number": doc_number_terms(doc.doc_number) if doc.doc_number else None,
         "year": doc.year,
         "date_published": doc.date_published.isoformat() if doc.date_published else None,
         "date_written": doc.date_written.isoformat() if doc.date_written else None,

@@ -6,7 +6,7 @@ how it is weighted, and the engines only translate the result.
 
 from __future__ import annotations
 
-from analysis.docnumber import doc_number_key, find_doc_numbers
+from analysis.docnumber import doc_number_query_key, find_doc_numbers
 from analysis.synonyms import Thesaurus
 from analysis.tokenizer import GovTokenizer, char_bigrams
 from engines.base import BoostedField, Clause, Match, SearchQuery
@@ -79,7 +79,7 @@ def build_search_query(
         agencies = [i.text for i in group if i.field == "agency"]
         if agencies:
             all_filters.setdefault("agency", []).extend(agencies)
-        numbers = [doc_number_key(i.text) for i in group if i.field == "docno"]
+        numbers = [doc_number_query_key(i.text) for i in group if i.field == "docno"]
         if numbers:
             all_filters.setdefault("doc_number", []).extend(numbers)
         clause = _group_clause([i for i in group if i.field not in ("agency", "docno")], thesaurus)

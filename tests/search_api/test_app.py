@@ -132,3 +132,11 @@ def test_a_document_number_typed_anywhere_finds_that_document_first(
     assert hits[0]["id"] == "low"
     only = httpx.get(f"{server}/search", params={"q": f"docno:{typed}"}).json()["hits"]
     assert [h["id"] for h in only] == ["low"]
+
+
+@pytest.mark.parametrize("partial", ["示民发", "示民发〔2023〕", "示民发[2023]", "示民发2023年"])
+def test_docno_prefix_finds_numbers_by_issuer_and_year(server: str, partial: str) -> None:
+    hits = httpx.get(f"{server}/search", params={"q": f"docno:{partial}"}).json()["hits"]
+    assert [h["id"] for h in hits] == ["low"]
+    other_year = httpx.get(f"{server}/search", params={"q": "docno:示民发〔2019〕"}).json()
+    assert other_year["total"] == 0
