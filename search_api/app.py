@@ -6,7 +6,7 @@ from __future__ import annotations
 from contextlib import closing
 from typing import Annotated, Any, Literal
 
-from fastapi import Depends, FastAPI, HTTPException, Query, Request
+from fastapi import Depends, FastAPI, HTTPException, Query, Request, Response
 
 import gongkai
 from analysis.lineage import Lineage, LineageGraph
@@ -16,6 +16,7 @@ from engines.base import SearchBackend
 from gongkai.document import Document
 from gongkai.linking import lineage_path
 from gongkai.settings import Settings
+from search_api.feeds import atom_feed
 from search_api.problems import install_problem_handlers
 from search_api.service import SearchResponse, SearchService
 
@@ -23,6 +24,7 @@ from search_api.service import SearchResponse, SearchService
 FACET_FIELDS = ("agency", "doc_type", "validity", "topic_top", "region")
 # Deeper pages than this are refused: a cursor (search_after) is the way beyond (issue 5).
 MAX_OFFSET = 10_000
+FEED_SIZE = 50
 
 
 def create_app(settings: Settings, backend: SearchBackend | None = None) -> FastAPI:
@@ -99,6 +101,38 @@ def create_app(settings: Settings, backend: SearchBackend | None = None) -> Fast
         if service.backend.get(doc_id) is None:
             raise HTTPException(status_code=404, detail=f"no document with id {doc_id!r}")
         return lineage_of(settings, doc_id)
+
+    @app.get(
+        "/documents/{doc_id}/similar",
+        response_model=SearchResponse,
+        summary="Documents like this one (its keywords and title words)",
+    )
+    async def similar_documents(
+        doc_id: str,
+        service: Annotated[SearchService, Depends(get_service)],
+        limit: Annotated[int, Query(ge=1, le=50)] = 10,
+    ) -> SearchResponse:
+        doc = service.backend.get(doc_id)
+        if doc is None:
+            raise HTTPException(status_code=404, detail=f"no document with id {doc_id!r}")
+        return service.similar(doc, limit=limit)
+
+    @app.get(
+        "/feeds/search",
+        response_class=Response,
+        responses={200: {"content": {"application/atom+xml": {}}}},
+        summary="Atom feed of the newest documents matching a search",
+    )
+    async def search_feed(
+        request: Request,
+        service: Annotated[SearchService, Depends(get_service)],
+        q: Annotated[str, Query(max_length=10_000)] = "",
+        limit: Annotated[int, Query(ge=1, le=100)] = FEED_SIZE,
+    ) -> Response:
+        response = service.search(q, limit=limit, sort="newest")
+        base = str(request.base_url).rstrip("/")
+        body = atom_feed(f"Gongkai: {q or '最新文件'}", str(request.url), base, response)
+        return Response(body, media_type="application/atom+xml")
 
     @app.get("/healthz", summary="Engine and document count")
     async def healthz(service: Annotated[SearchService, Depends(get_service)]) -> dict[str, Any]:

@@ -248,6 +248,33 @@ def _service(settings: Settings) -> SearchService:
     return SearchService(make_backend(settings), GovTokenizer(), settings.max_query_chars)
 
 
+@app.command("batch-search")
+def batch_search(
+    ctx: typer.Context,
+    queries: Annotated[
+        Path, typer.Argument(help="One query a line, or a CSV with a 'query' column.", exists=True)
+    ],
+    out: Annotated[Path | None, typer.Option(help="CSV file to write (default: stdout).")] = None,
+    limit: Annotated[int, typer.Option(min=1, max=100, help="Hits per query.")] = 20,
+) -> None:
+    """Run many searches; write every hit with its metadata as CSV."""
+    from search_api.batch import read_queries, write_hits
+
+    service = _service(_settings(ctx))
+    with ExitStack() as stack:
+        target = (
+            stack.enter_context(out.open("w", encoding="utf-8-sig", newline=""))
+            if out
+            else sys.stdout
+        )
+        progress = stack.enter_context(_progress())
+        task = progress.add_task("queries", total=None, rate="")
+        rows = write_hits(
+            service, read_queries(queries), target, limit, lambda: progress.advance(task)
+        )
+    err.print(f"wrote {rows} hits" + (f" to {out}" if out else ""))
+
+
 @app.command()
 def serve(
     ctx: typer.Context,

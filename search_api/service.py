@@ -9,8 +9,9 @@ from pydantic import BaseModel, Field
 from analysis.highlight import highlight, highlight_whole
 from analysis.synonyms import Thesaurus
 from analysis.tokenizer import GovTokenizer
-from engines.base import FacetCount, SearchBackend, SearchHit
-from search_api.queries import build_search_query
+from engines.base import FacetCount, SearchBackend, SearchHit, SearchQuery, SearchResult
+from gongkai.document import Document
+from search_api.queries import BODY_BOOST, TITLE_BOOST, build_search_query
 
 
 class HitView(BaseModel):
@@ -97,7 +98,22 @@ class SearchService:
             facets=facets,
             max_query_chars=self.max_query_chars,
         )
+        return self._respond(text, self.backend.search(query), query)
+
+    def similar(self, doc: Document, limit: int = 10) -> SearchResponse:
+        """Documents like ``doc`` (never ``doc`` itself), best first."""
+        terms = similar_query_terms(doc, self.tokenizer)
+        if not terms:  # nothing to compare on: no query would mean "everything"
+            return SearchResponse(query="", total=0, offset=0, limit=limit, hits=[])
+        query = SearchQuery(
+            terms=terms, field_boosts={"title": TITLE_BOOST, "body": BODY_BOOST}, limit=limit + 1
+        )
         result = self.backend.search(query)
+        result.hits = [h for h in result.hits if h.id != doc.id][:limit]
+        result.total = max(result.total - 1, 0)
+        return self._respond(" ".join(terms), result, query.model_copy(update={"limit": limit}))
+
+    def _respond(self, text: str, result: SearchResult, query: SearchQuery) -> SearchResponse:
         return SearchResponse(
             query=text,
             total=result.total,
@@ -106,3 +122,13 @@ class SearchService:
             hits=[hit_view(h, query.terms) for h in result.hits],
             facets=result.facets,
         )
+
+
+# Words taken from a document to find others like it: its keywords and title words.
+SIMILAR_TERMS = 16
+
+
+def similar_query_terms(doc: Document, tokenizer: GovTokenizer) -> list[str]:
+    """Query terms for 'more like this': the document's 主题词, else its title words."""
+    words = [*doc.subject_words, *tokenizer.query_terms(doc.title)]
+    return list(dict.fromkeys(words))[:SIMILAR_TERMS]

@@ -140,3 +140,23 @@ def test_docno_prefix_finds_numbers_by_issuer_and_year(server: str, partial: str
     assert [h["id"] for h in hits] == ["low"]
     other_year = httpx.get(f"{server}/search", params={"q": "docno:示民发〔2019〕"}).json()
     assert other_year["total"] == 0
+
+
+def test_similar_documents_never_include_the_document(server: str) -> None:
+    similar = httpx.get(f"{server}/documents/low/similar").json()
+    assert "low" not in [h["id"] for h in similar["hits"]]
+    assert httpx.get(f"{server}/documents/nope/similar").status_code == 404
+
+
+def test_atom_feed_is_valid_xml_newest_first_and_escaped(server: str) -> None:
+    from xml.etree import ElementTree as ET
+
+    response = httpx.get(f"{server}/feeds/search", params={"q": "养老金 OR 低保 OR 征收"})
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("application/atom+xml")
+    feed = ET.fromstring(response.content)  # well-formed, whatever the titles contain
+    ns = {"a": "http://www.w3.org/2005/Atom"}
+    titles = [e.findtext("a:title", namespaces=ns) for e in feed.findall("a:entry", ns)]
+    assert '<img src=x onerror="alert(1)">养老金' in titles  # text, not markup
+    updated = [e.findtext("a:updated", namespaces=ns) for e in feed.findall("a:entry", ns)]
+    assert updated == sorted(updated, reverse=True)

@@ -137,3 +137,16 @@ def test_eval_metadata_json_shape(tmp_path: Path) -> None:
     assert scores["fields"]["doc_number"] == {"accuracy": 1.0, "n": 1, "false_extractions": 0}
     assert scores["fields"]["date_written"]["accuracy"] == 1.0
     assert set(scores["baseline"]) == set(scores["fields"])
+
+
+def test_batch_search_writes_csv(sample_index: Path, tmp_path: Path) -> None:
+    queries = tmp_path / "queries.txt"
+    queries.write_text("最低生活保障\n医保\n", encoding="utf-8")
+    out = tmp_path / "hits.csv"
+    done = gongkai(
+        "batch-search", str(queries), "--out", str(out), "--limit", "3", data_dir=sample_index
+    )
+    assert done.returncode == 0, done.stderr
+    lines = out.read_text(encoding="utf-8-sig").splitlines()
+    assert lines[0].startswith("query,rank,id,title")
+    assert len(lines) == 1 + 6
