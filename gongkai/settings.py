@@ -42,6 +42,19 @@ class Settings(BaseSettings):
     )
     max_query_chars: int = Field(default=1000, ge=1, description="Longer queries are cut here.")
 
+    # Crawler knobs most often changed; `ingest.crawl.config.CrawlSettings` has the rest and
+    # the defaults used when these are left unset.
+    crawl_requests_per_second: float | None = Field(
+        default=None, gt=0, description="Requests per second per host (default 1)."
+    )
+    crawl_per_host_concurrency: int | None = Field(
+        default=None, ge=1, description="Open requests per host (default 2)."
+    )
+    crawl_max_attachment_bytes: int | None = Field(
+        default=None, ge=0, description="Larger attachments are linked, not downloaded (20 MB)."
+    )
+    crawl_user_agent: str | None = Field(default=None, description="Crawler User-Agent.")
+
     @property
     def index_dir(self) -> Path:
         return self.data_dir / "index"

@@ -95,8 +95,12 @@ class Decoded:
     how: How
 
 
-def decode_bytes(data: bytes, *, markup: bool = False) -> Decoded:
-    """Decode ``data`` or raise `UndecodableFile`; ``markup`` honours <meta charset> and <?xml>."""
+def decode_bytes(data: bytes, *, markup: bool = False, declared: str | None = None) -> Decoded:
+    """Decode ``data`` or raise `UndecodableFile`; ``markup`` honours <meta charset> and <?xml>.
+
+    ``declared`` is a charset from outside the bytes (an HTTP ``Content-Type`` header); like a
+    browser, it outranks the page's own <meta> declaration, and it is checked the same way.
+    """
     _reject_binary_signature(data)
     for bom, encoding in _BOMS:
         if data.startswith(bom):
@@ -105,15 +109,19 @@ def decode_bytes(data: bytes, *, markup: bool = False) -> Decoded:
         return _decode_utf16_without_bom(data)
 
     utf8 = _try(data, "utf-8")
-    declared = _declared_encoding(data[:_SNIFF_BYTES]) if markup else None
-    if declared and declared != "utf-8":
+    codec = codec_for(declared) if declared else None
+    if codec in (None, "utf-8") and markup:
+        # A header's "utf-8" is often a server default: the page's own legacy declaration
+        # still counts when the bytes are not UTF-8.
+        codec = _declared_encoding(data[:_SNIFF_BYTES]) or codec
+    if codec and codec != "utf-8":
         # Valid UTF-8 with non-ASCII bytes is practically never legacy CJK text by accident,
         # whereas a page saved as UTF-8 that keeps its old "gb2312" declaration is common.
         if utf8 is not None and not data.isascii():
             return _checked(utf8, "utf-8", "utf-8")
-        text = _try(data, declared)
+        text = _try(data, codec)
         if text is not None and _looks_like_text(text):
-            return Decoded(text, declared, "declared")
+            return Decoded(text, codec, "declared")
     if utf8 is not None:
         return _checked(utf8, "utf-8", "utf-8")
     return _detect(data)
@@ -123,6 +131,12 @@ def _reject_binary_signature(data: bytes) -> None:
     for signature, what in _BINARY_SIGNATURES.items():
         if data.startswith(signature):
             raise UndecodableFile(f"not a text file: looks like {what}")
+
+
+def codec_for(name: str) -> str | None:
+    """The codec to use for a declared charset name (``'GB2312'`` -> ``'gb18030'``), or None
+    for names that are ignored (see `_DECLARED`)."""
+    return _DECLARED.get(name.strip().strip("\"'").lower())
 
 
 def _declared_encoding(head: bytes) -> str | None:
@@ -195,5 +209,5 @@ def _looks_like_text(text: str) -> bool:
 class EncodingMixin:
     """For ingestors that read text files: `decode` with the rules above."""
 
-    def decode(self, data: bytes, *, markup: bool = False) -> Decoded:
-        return decode_bytes(data, markup=markup)
+    def decode(self, data: bytes, *, markup: bool = False, declared: str | None = None) -> Decoded:
+        return decode_bytes(data, markup=markup, declared=declared)

@@ -9,7 +9,7 @@ tree: bs4's ``descendants``/``parents`` are iterative.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -99,21 +99,38 @@ class ExtractedPage:
     extra: dict[str, Any] = field(default_factory=dict)  # kept as extra fields
 
 
-def extract_page(html: str) -> ExtractedPage:
-    """Title, main text and metadata of one page or page fragment."""
-    if "<" not in html:
-        # Plain text saved as .html: nothing to parse (bs4 would also warn that it looks
-        # like a file name or URL).
-        return ExtractedPage(title=None, title_source=None, body=_clean_lines(html))
+def parse_html(html: str) -> BeautifulSoup:
+    """The tree `extract_page` works on, for callers that also read the page themselves
+    (a crawler's list links and selectors) and so parse it once."""
     # The declaration's only use, the encoding, has been consumed by the decoder; without it
     # XHTML parses as the HTML it is (and bs4 has no reason to warn about XML).
     html = _XML_DECLARATION.sub("", html, count=1).replace("\x00", "")
-    soup = BeautifulSoup(html, "lxml")
+    return BeautifulSoup(html, "lxml")
+
+
+def extract_page(
+    html: str | BeautifulSoup, *, labels: Mapping[str, str] | None = None
+) -> ExtractedPage:
+    """Title, main text and metadata of one page or page fragment.
+
+    ``html`` may be a tree from `parse_html` (it is modified: noise is removed). ``labels``
+    adds metadata-table labels (normalised, e.g. ``'发布时间'``) -> Document field names to
+    `LABEL_FIELDS`, for sites with their own wording.
+    """
+    if isinstance(html, str):
+        if "<" not in html:
+            # Plain text saved as .html: nothing to parse (bs4 would also warn that it looks
+            # like a file name or URL).
+            return ExtractedPage(title=None, title_source=None, body=_clean_lines(html))
+        soup = parse_html(html)
+    else:
+        soup = html
     index = _PageIndex.of(soup)
 
     raw, extra = _meta_tags(index.metas)
     container = _known_container(index.candidates)
-    table = _metadata_table(index.cells, container)
+    label_fields = {**LABEL_FIELDS, **labels} if labels else LABEL_FIELDS
+    table = _metadata_table(index.cells, container, label_fields)
     title_source = "meta" if "title" in raw else "table" if "title" in table else None
     for name, value in table.items():
         raw.setdefault(name, value)
@@ -137,6 +154,14 @@ def extract_page(html: str) -> ExtractedPage:
         fields=fields,
         extra={**extra, **parsed_extra},
     )
+
+
+def text_of(element: Tag) -> str:
+    """The cleaned text of one element (a profile's body selector): noise and page chrome
+    removed, one line per block. Modifies ``element``."""
+    _drop(element, NOISE_TAGS)
+    _drop_chrome(element)
+    return _clean_lines(_block_text(element))
 
 
 class HTMLMixin:
@@ -195,7 +220,9 @@ def _meta_tags(metas: list[Tag]) -> tuple[dict[str, Any], dict[str, Any]]:
     return raw, extra
 
 
-def _metadata_table(cells: list[Tag], container: Tag | None) -> dict[str, str]:
+def _metadata_table(
+    cells: list[Tag], container: Tag | None, label_fields: Mapping[str, str] = LABEL_FIELDS
+) -> dict[str, str]:
     """The label:value table (索引号, 主题分类, 发文机关 ...) of gov.cn-style pages.
 
     Cells outside the article come first: a table inside the text may quote such labels.
@@ -207,7 +234,7 @@ def _metadata_table(cells: list[Tag], container: Tag | None) -> dict[str, str]:
     found: dict[str, str] = {}
     for cell in cells:
         match = _LABEL_CELL.match(_squash(cell.get_text(" ")))
-        name = LABEL_FIELDS.get(normalize_label(match.group(1))) if match else None
+        name = label_fields.get(normalize_label(match.group(1))) if match else None
         if match is None or name is None:
             continue
         value = match.group(2).strip()
