@@ -3,27 +3,17 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+
+from tests.support.cli import run_gongkai
 
 REPO = Path(__file__).resolve().parents[2]
 SAMPLES = REPO / "samples" / "sample_docs.jsonl"
 
 
-def gongkai(*args: str, data_dir: Path, **env: str) -> subprocess.CompletedProcess[str]:
-    environment = {**os.environ, "GONGKAI_DATA_DIR": str(data_dir), **env}
-    return subprocess.run(
-        [sys.executable, "-m", "search_api", *args],
-        capture_output=True,
-        text=True,
-        env=environment,
-        timeout=300,
-        check=False,
-    )
+gongkai = run_gongkai
 
 
 @pytest.fixture(scope="module")

@@ -3,31 +3,19 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 from tests.ingest.crawl.conftest import Site
 from tests.ingest.crawl.site import TRS
+from tests.support.cli import run_gongkai
+
+# Politeness stays on; the local fixture site can take more than one request a second.
+FAST = {"GONGKAI_CRAWL_REQUESTS_PER_SECOND": "200", "GONGKAI_CRAWL_PER_HOST_CONCURRENCY": "4"}
 
 
 def gongkai(*args: str, data_dir: Path) -> subprocess.CompletedProcess[str]:
-    env = {
-        **os.environ,
-        "GONGKAI_DATA_DIR": str(data_dir),
-        # Politeness stays on; the local fixture site can take more than one request a second.
-        "GONGKAI_CRAWL_REQUESTS_PER_SECOND": "200",
-        "GONGKAI_CRAWL_PER_HOST_CONCURRENCY": "4",
-    }
-    return subprocess.run(
-        [sys.executable, "-m", "search_api", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=120,
-        check=False,
-    )
+    return run_gongkai(*args, data_dir=data_dir, **FAST)
 
 
 def test_crawl_indexes_then_reports_and_resumes_nothing_twice(site: Site, tmp_path: Path) -> None:
