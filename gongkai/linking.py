@@ -43,7 +43,9 @@ class Linker:
     def finish(self, reprints: dict[str, list[str]] | None = None) -> LinkReport:
         report = LinkReport(documents=len(self._records))
         self.graph.add(self._records)
-        touched = {r.id for r in self._records}
+        # Only a document with references can gain resolved targets; the rest change only
+        # through validity updates or reprints (no need to read every document back).
+        touched = {r.id for r in self._records if r.references}
         updates = self.graph.validity_updates()
         changed: dict[str, Document] = {}
         for doc_id in sorted(touched | set(updates) | set(reprints or {})):
