@@ -8,7 +8,7 @@ drop an item by raising `ingest.base.DropItem` (scrapy's convention); the pipeli
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import date
 from typing import Protocol
 
@@ -23,16 +23,6 @@ from ingest.base import DropItem
 class DocumentStage(Protocol):
     def process(self, doc: Document) -> Document:
         """The document, completed; or raise `DropItem`."""
-
-
-class FunctionStage:
-    """A stage from a plain function (keeps simple stages one line long)."""
-
-    def __init__(self, function: Callable[[Document], Document]) -> None:
-        self.function = function
-
-    def process(self, doc: Document) -> Document:
-        return self.function(doc)
 
 
 class TextValidityStage:
