@@ -29,6 +29,10 @@ KEYWORD_FIELDS: tuple[str, ...] = (
 )
 
 
+# Validity values that count as "in force" for `SearchQuery.in_force_boost`.
+IN_FORCE: tuple[str, ...] = ("有效", "已修改", "unknown")
+
+
 class EngineError(GongkaiError):
     """The engine refused or failed a request."""
 
@@ -80,6 +84,11 @@ class SearchQuery(BaseModel):
     gram_boost: float = 1.0
     field_boosts: dict[BoostedField, float] = Field(default_factory=_equal_boosts)
     clauses: list[Clause] = Field(default_factory=list)
+    in_force_boost: float = Field(
+        default=0.0,
+        ge=0,
+        description="Added to the score of documents not 废止/失效 (0: no preference).",
+    )
     filters: dict[str, list[str]] = Field(
         default_factory=dict, description="Keyword field -> accepted values (any of them)."
     )

@@ -20,6 +20,7 @@ from typing import Any, Literal
 from urllib.parse import urlsplit, urlunsplit
 
 from engines.base import (
+    IN_FORCE,
     KEYWORD_FIELDS,
     BoostedField,
     Clause,
@@ -489,6 +490,9 @@ def build_search_body(query: SearchQuery) -> dict[str, Any]:
         (should if must else must).append(ranking_bool)
     if not must and not should:
         must.append({"match_all": {}})
+    if query.in_force_boost:
+        # Optional beside `must`: a constant bonus for documents still in force.
+        should.append({"terms": {"validity": list(IN_FORCE), "boost": query.in_force_boost}})
     boolean.update(
         {k: v for k, v in (("must", must), ("should", should), ("must_not", must_not)) if v}
     )

@@ -22,6 +22,7 @@ import tantivy
 from tantivy import Occur, Query
 
 from engines.base import (
+    IN_FORCE,
     BoostedField,
     Clause,
     EngineError,
@@ -246,6 +247,10 @@ class TantivyBackend:
             )
         if not any(occur in (Occur.Must, Occur.Should) for occur, _ in clauses):
             clauses.append((Occur.Must, Query.all_query()))  # only filters / exclusions
+        if query.in_force_boost:
+            # Optional beside the Must clauses: a constant bonus for documents still in force.
+            in_force = Query.term_set_query(self._schema, "validity", list(IN_FORCE))
+            clauses.append(self._boosted(in_force, query.in_force_boost))
         return Query.boolean_query(clauses)
 
     def search(self, query: SearchQuery) -> SearchResult:

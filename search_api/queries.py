@@ -20,6 +20,10 @@ BODY_BOOST = 1.0
 GRAM_BOOST = 1.0
 # A synonym of a query word counts a little less than the word the user typed.
 SYNONYM_BOOST = 0.6
+# Documents still in force get this added to their score, so 废止/失效 ones sink below
+# equally relevant valid ones (still found). Off when the user filters on validity: then
+# they asked for what they want.
+IN_FORCE_BOOST = 3.0
 # A 发文字号 typed anywhere in the query puts that document first.
 DOC_NUMBER_BOOST = 50.0
 
@@ -114,6 +118,7 @@ def build_search_query(
         gram_boost=GRAM_BOOST,
         field_boosts={"title": TITLE_BOOST, "body": BODY_BOOST},
         clauses=clauses,
+        in_force_boost=0.0 if all_filters.get("validity") else IN_FORCE_BOOST,
         filters=all_filters,
         year_from=year_from,
         year_to=year_to,

@@ -283,6 +283,23 @@ def test_bigram_scoring_finds_words_jieba_splits_differently(
     assert ids(result.hits) == ["a"]
 
 
+def test_in_force_boost_ranks_abolished_documents_last(backend: SearchBackend, make: Make) -> None:
+    load(
+        backend,
+        [
+            make("gone", "低保办法", "低保 标准 低保", validity="废止"),
+            make("live", "办法", "低保 标准", validity="有效"),
+            make("other", "办法", "公积金", validity="有效"),
+        ],
+    )
+    plain = backend.search(SearchQuery(terms=["低保"]))
+    assert ids(plain.hits) == ["gone", "live"]
+    preferred = backend.search(SearchQuery(terms=["低保"], in_force_boost=20.0))
+    assert ids(preferred.hits) == ["live", "gone"]  # still found, never hidden
+    everything = backend.search(SearchQuery(in_force_boost=20.0))
+    assert everything.total == 3
+
+
 @pytest.fixture
 def make(tokenizer) -> Make:  # type: ignore[no-untyped-def]
     """Builds analysed documents the way the ingest pipeline does."""

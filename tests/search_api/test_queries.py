@@ -46,3 +46,9 @@ def test_a_pasted_paragraph_stays_within_engine_clause_limits(tokenizer: GovToke
     clauses_per_field = len(query.terms) + len(query.grams)
     assert clauses_per_field * len(query.field_boosts) < 1024
     assert query.terms and query.grams
+
+
+def test_abolished_documents_sink_unless_validity_is_asked_for(tokenizer: GovTokenizer) -> None:
+    assert build_search_query("低保", tokenizer).in_force_boost > 0
+    asked = build_search_query("低保", tokenizer, filters={"validity": ["废止"]})
+    assert asked.in_force_boost == 0
