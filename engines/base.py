@@ -141,6 +141,9 @@ class SearchBackend(Protocol):
 
     def count(self) -> int: ...
 
+    def suggest_titles(self, prefix: str, limit: int = 10) -> list[str]:
+        """Titles of indexed documents that begin with ``prefix`` (as-you-type completion)."""
+
     def rebuild(self, docs: Iterable[AnalyzedDocument]) -> str:
         """Build a new versioned index from ``docs``, switch the alias to it, drop the old one;
         search keeps answering from the old index until the switch. Returns the new name."""
@@ -179,6 +182,9 @@ class NullSearchBackend:
 
     def count(self) -> int:
         return 0
+
+    def suggest_titles(self, prefix: str, limit: int = 10) -> list[str]:
+        return []
 
     def rebuild(self, docs: Iterable[AnalyzedDocument]) -> str:
         for _ in docs:

@@ -1,6 +1,6 @@
 """The scale engine: OpenSearch (``opensearch-py``) or Elasticsearch 8/9 (``elasticsearch``).
 
-Both servers get the same mapping (``mappings/cluster-v2.json``) and the same query DSL; a small
+Both servers get the same mapping (``mappings/cluster-v3.json``) and the same query DSL; a small
 `_Flavor` holds what differs between the two official clients (construction, bulk helper,
 exception classes, one parameter name), so everything else is written once.
 
@@ -395,6 +395,19 @@ class ClusterBackend:
             for field in query.facets
         }
         return SearchResult(total=int(raw["hits"]["total"]["value"]), hits=hits, facets=facets)
+
+    def suggest_titles(self, prefix: str, limit: int = 10) -> list[str]:
+        if not prefix:
+            return []
+        body = {
+            "query": {"prefix": {"title": {"value": prefix}}},
+            "size": limit,
+            "sort": [{"title": {"order": "asc"}}],
+            "_source": ["title"],
+        }
+        raw = self._call("suggest", lambda: self._client.search(index=self.alias, body=body))
+        titles = [hit["_source"]["title"] for hit in raw["hits"]["hits"]]
+        return list(dict.fromkeys(titles))[:limit]
 
     def count(self) -> int:
         raw = self._call("count", lambda: self._client.count(index=self.alias))

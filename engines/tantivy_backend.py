@@ -42,7 +42,7 @@ FACET_SIZE = 50
 
 
 def build_schema(spec: dict[str, Any]) -> tantivy.Schema:
-    """A tantivy schema from the embedded mapping file (``mappings/embedded-v2.json``)."""
+    """A tantivy schema from the embedded mapping file (``mappings/embedded-v3.json``)."""
     builder = tantivy.SchemaBuilder()
     for field in spec["fields"]:
         if field["type"] == "text":
@@ -285,6 +285,16 @@ class TantivyBackend:
             ]
             for f in fields
         }
+
+    def suggest_titles(self, prefix: str, limit: int = 10) -> list[str]:
+        if not prefix:
+            return []
+        # The filter counts live documents only: a deleted document's title may linger in
+        # the term dictionary until segments merge.
+        found = self._searcher().terms_with_prefix(
+            "title", prefix, filter_query=Query.all_query(), limit=limit * 2
+        )
+        return sorted(str(term) for term, count in found if count)[:limit]
 
     def count(self) -> int:
         return int(self._searcher().num_docs)

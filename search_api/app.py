@@ -19,6 +19,7 @@ from gongkai.settings import Settings
 from search_api.feeds import atom_feed
 from search_api.problems import install_problem_handlers
 from search_api.service import SearchResponse, SearchService
+from search_api.suggest import Suggestions
 
 # Facets offered with search results (keyword fields of the index).
 FACET_FIELDS = ("agency", "doc_type", "validity", "topic_top", "region")
@@ -133,6 +134,14 @@ def create_app(settings: Settings, backend: SearchBackend | None = None) -> Fast
         base = str(request.base_url).rstrip("/")
         body = atom_feed(f"Gongkai: {q or '最新文件'}", str(request.url), base, response)
         return Response(body, media_type="application/atom+xml")
+
+    @app.get("/suggest", response_model=Suggestions, summary="As-you-type completion")
+    async def suggest(
+        service: Annotated[SearchService, Depends(get_service)],
+        q: Annotated[str, Query(max_length=200, description="What has been typed so far.")] = "",
+        limit: Annotated[int, Query(ge=1, le=20)] = 10,
+    ) -> Suggestions:
+        return service.suggester.complete(q, limit)
 
     @app.get("/healthz", summary="Engine and document count")
     async def healthz(service: Annotated[SearchService, Depends(get_service)]) -> dict[str, Any]:

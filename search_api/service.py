@@ -12,6 +12,7 @@ from analysis.tokenizer import GovTokenizer
 from engines.base import FacetCount, SearchBackend, SearchHit, SearchQuery, SearchResult
 from gongkai.document import Document
 from search_api.queries import BODY_BOOST, TITLE_BOOST, build_search_query
+from search_api.suggest import Suggester
 
 
 class HitView(BaseModel):
@@ -38,6 +39,9 @@ class SearchResponse(BaseModel):
     limit: int
     hits: list[HitView]
     facets: dict[str, list[FacetCount]] = Field(default_factory=dict)
+    did_you_mean: list[str] = Field(
+        default_factory=list, description="Other spellings to try when nothing was found."
+    )
 
 
 def hit_view(hit: SearchHit, terms: list[str]) -> HitView:
@@ -72,6 +76,7 @@ class SearchService:
         self.tokenizer = tokenizer
         self.max_query_chars = max_query_chars
         self.thesaurus = thesaurus if thesaurus is not None else Thesaurus()
+        self.suggester = Suggester(backend, self.thesaurus)
 
     def search(
         self,
@@ -98,7 +103,10 @@ class SearchService:
             facets=facets,
             max_query_chars=self.max_query_chars,
         )
-        return self._respond(text, self.backend.search(query), query)
+        response = self._respond(text, self.backend.search(query), query)
+        if response.total == 0 and text.strip():
+            response.did_you_mean = self.suggester.did_you_mean(text)
+        return response
 
     def similar(self, doc: Document, limit: int = 10) -> SearchResponse:
         """Documents like ``doc`` (never ``doc`` itself), best first."""

@@ -300,6 +300,26 @@ def test_in_force_boost_ranks_abolished_documents_last(backend: SearchBackend, m
     assert everything.total == 3
 
 
+def test_title_suggestions_complete_a_prefix(backend: SearchBackend, make: Make) -> None:
+    load(
+        backend,
+        [
+            make("a", "关于调整最低生活保障标准的通知", "x"),
+            make("b", "关于印发住房公积金管理办法的通知", "x"),
+            make("c", "国有土地上房屋征收补偿办法", "x"),
+        ],
+    )
+    assert backend.suggest_titles("关于") == [
+        "关于印发住房公积金管理办法的通知",
+        "关于调整最低生活保障标准的通知",
+    ]
+    assert backend.suggest_titles("关于", limit=1) in (["关于印发住房公积金管理办法的通知"],)
+    assert backend.suggest_titles("没有") == []
+    backend.delete(["c"])
+    backend.refresh()
+    assert backend.suggest_titles("国有") == []
+
+
 @pytest.fixture
 def make(tokenizer) -> Make:  # type: ignore[no-untyped-def]
     """Builds analysed documents the way the ingest pipeline does."""

@@ -160,3 +160,20 @@ def test_atom_feed_is_valid_xml_newest_first_and_escaped(server: str) -> None:
     assert '<img src=x onerror="alert(1)">养老金' in titles  # text, not markup
     updated = [e.findtext("a:updated", namespaces=ns) for e in feed.findall("a:entry", ns)]
     assert updated == sorted(updated, reverse=True)
+
+
+def test_suggest_completes_titles_and_terms(server: str) -> None:
+    body = httpx.get(f"{server}/suggest", params={"q": "关于"}).json()
+    assert body["titles"] == ["关于提高最低生活保障标准的通知"]
+    terms = httpx.get(f"{server}/suggest", params={"q": "最低"}).json()["terms"]
+    assert "最低生活保障" in terms
+    assert httpx.get(f"{server}/suggest", params={"q": ""}).json() == {"titles": [], "terms": []}
+
+
+def test_did_you_mean_when_nothing_is_found(server: str) -> None:
+    params = {"q": "最低生活保证", "agency": "无此机关"}  # the filter guarantees no hits
+    body = httpx.get(f"{server}/search", params=params).json()
+    assert body["total"] == 0
+    assert body["did_you_mean"][0] == "最低生活保障"
+    found = httpx.get(f"{server}/search", params={"q": "最低生活保障"}).json()
+    assert found["total"] > 0 and found["did_you_mean"] == []
