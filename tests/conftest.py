@@ -15,6 +15,7 @@ import pytest
 
 from analysis.tokenizer import GovTokenizer
 from engines.base import SearchBackend
+from gongkai.document import Document
 from gongkai.settings import Settings
 
 REPO = Path(__file__).resolve().parents[1]
@@ -31,6 +32,16 @@ def shared_data() -> Path:
     if not (path / "README.md").exists():
         pytest.skip(f"real data not found at {path} (set GONGKAI_SHARED_DATA to its folder)")
     return path
+
+
+@pytest.fixture(scope="session")
+def lawrefbook(shared_data: Path) -> list[Document]:
+    """The 1,403 real laws of lawrefbook.dev.jsonl, read once per session by the JSONL ingestor."""
+    from ingest.jsonl import JsonlIngestor
+
+    reader = JsonlIngestor(Settings(data_dir=Path("unused")))
+    path = shared_data / "lawrefbook.dev.jsonl"
+    return [d for d in reader.ingest(path) if isinstance(d, Document)]
 
 
 @pytest.fixture(scope="session")

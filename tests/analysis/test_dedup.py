@@ -19,8 +19,6 @@ from analysis.dedup import (
     shingle_hashes,
 )
 from gongkai.document import Document
-from gongkai.settings import Settings
-from ingest.jsonl import JsonlIngestor
 
 TEXT = (
     "各区人民政府，市政府各委、办、局：\n"
@@ -167,14 +165,6 @@ def test_fingerprint_text_and_shingles() -> None:
 
 
 # --- real data ----------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def lawrefbook(shared_data: Path) -> list[Document]:
-    reader = JsonlIngestor(Settings(data_dir=Path("unused")))
-    return [
-        d for d in reader.ingest(shared_data / "lawrefbook.dev.jsonl") if isinstance(d, Document)
-    ]
 
 
 @pytest.mark.realdata

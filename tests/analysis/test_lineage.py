@@ -12,8 +12,6 @@ import pytest
 
 from analysis.lineage import LineageGraph, LineageRecord, RefRecord, is_act_title
 from gongkai.document import Document, Validity
-from gongkai.settings import Settings
-from ingest.jsonl import JsonlIngestor
 
 
 def rec(
@@ -294,14 +292,6 @@ def test_empty_graph() -> None:
 
 
 # --- real data ----------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def lawrefbook(shared_data: Path) -> list[Document]:
-    reader = JsonlIngestor(Settings(data_dir=Path("unused")))
-    return [
-        d for d in reader.ingest(shared_data / "lawrefbook.dev.jsonl") if isinstance(d, Document)
-    ]
 
 
 @pytest.fixture(scope="module")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from pathlib import Path
 
 import pytest
 
@@ -16,8 +15,6 @@ from analysis.references import (
     normalise_title,
 )
 from gongkai.document import Document, Reference
-from gongkai.settings import Settings
-from ingest.jsonl import JsonlIngestor
 
 
 def _refs(
@@ -201,14 +198,6 @@ def test_references_are_document_references() -> None:
 
 
 # --- real data ----------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def lawrefbook(shared_data: Path) -> list[Document]:
-    reader = JsonlIngestor(Settings(data_dir=Path("unused")))
-    return [
-        d for d in reader.ingest(shared_data / "lawrefbook.dev.jsonl") if isinstance(d, Document)
-    ]
 
 
 @pytest.mark.realdata
