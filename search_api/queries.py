@@ -6,6 +6,8 @@ how it is weighted, and the engines only translate the result.
 
 from __future__ import annotations
 
+from typing import Literal
+
 from analysis.docnumber import doc_number_query_key, find_doc_numbers
 from analysis.synonyms import Thesaurus
 from analysis.tokenizer import GovTokenizer, char_bigrams
@@ -40,14 +42,16 @@ def _phrase(text: str) -> Match | None:
     return Match(kind="phrase", values=grams) if grams else None
 
 
-def _item_clause(item: Item, occur: str, thesaurus: Thesaurus, boost: float = 1.0) -> Clause | None:
+def _item_clause(
+    item: Item, occur: Literal["must", "must_not"], thesaurus: Thesaurus
+) -> Clause | None:
     """A clause matching ``item`` (or, for a plain word, any of its synonyms)."""
     texts = [item.text] if item.phrase else [item.text, *thesaurus.alternatives(item.text)]
     matches = [m for m in map(_phrase, texts) if m is not None]
     if not matches:
         return None
     fields: list[BoostedField] = ["title"] if item.field == "title" else ["title", "body"]
-    return Clause(occur=occur, matches=matches, fields=fields, boost=boost)  # type: ignore[arg-type]
+    return Clause(occur=occur, matches=matches, fields=fields)
 
 
 def _group_clause(group: list[Item], thesaurus: Thesaurus) -> Clause | None:
