@@ -40,6 +40,12 @@ class Settings(BaseSettings):
         description="HTML/TXT files larger than this are refused by ingest, with a message; "
         "JSONL is streamed, so the cap applies to each line (record) instead.",
     )
+    database_url: str | None = Field(
+        default=None,
+        description="SQLAlchemy URL of the relational database (compilations, users, audit, "
+        "outbox), e.g. postgresql+psycopg://user@127.0.0.1/gongkai; default: SQLite file "
+        "gongkai.sqlite under data_dir.",
+    )
     max_query_chars: int = Field(default=1000, ge=1, description="Longer queries are cut here.")
 
     # Crawler knobs most often changed; `ingest.crawl.config.CrawlSettings` has the rest and

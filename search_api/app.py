@@ -13,11 +13,13 @@ from analysis.lineage import Lineage, LineageGraph
 from analysis.tokenizer import GovTokenizer
 from engines import make_backend
 from engines.base import SearchBackend
+from gongkai.database import create_database_engine
 from gongkai.document import Document
 from gongkai.linking import lineage_path
 from gongkai.settings import Settings
 from search_api.feeds import atom_feed
 from search_api.problems import install_problem_handlers
+from search_api.routes import accounts, compilations, topics, web
 from search_api.service import SearchResponse, SearchService
 from search_api.suggest import Suggestions
 
@@ -38,7 +40,13 @@ def create_app(settings: Settings, backend: SearchBackend | None = None) -> Fast
     engine = backend if backend is not None else make_backend(settings)
     app.state.settings = settings
     app.state.service = SearchService(engine, GovTokenizer(), settings.max_query_chars)
+    # Editorial state (users, compilations, topics, audit): one engine per app, shared by routes.
+    app.state.database = create_database_engine(settings)
     install_problem_handlers(app)
+    app.include_router(accounts.router)
+    app.include_router(compilations.router)
+    app.include_router(topics.router)
+    app.include_router(web.router)
 
     @app.get("/search", response_model=SearchResponse, summary="Ranked search with snippets")
     async def search(

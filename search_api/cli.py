@@ -29,6 +29,10 @@ from rich.table import Table
 
 from gongkai.errors import GongkaiError
 from gongkai.settings import EngineKind, Settings
+from search_api.commands import compile as compile_commands
+from search_api.commands import export as export_commands
+from search_api.commands import topics as topics_commands
+from search_api.commands import users as users_commands
 
 if TYPE_CHECKING:
     from analysis.analyzer import DocumentAnalyzer
@@ -50,6 +54,10 @@ eval_app = typer.Typer(help="Measure quality on judged data (prints one JSON obj
 app.add_typer(eval_app, name="eval")
 index_app = typer.Typer(help="Inspect or drop the search index.")
 app.add_typer(index_app, name="index")
+app.add_typer(topics_commands.app, name="topics")
+app.add_typer(compile_commands.app, name="compile")
+app.add_typer(export_commands.app, name="export")
+app.add_typer(users_commands.app, name="users")
 
 err = Console(stderr=True)
 out = Console(highlight=False, soft_wrap=True)
