@@ -4,10 +4,20 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# Java and Maven fetch and run the OpenSearch node (tests/engine/pom.xml).
-if ! command -v java >/dev/null || ! command -v mvn >/dev/null; then
-    apt-get update -q && apt-get install -y -q openjdk-17-jre-headless maven
+# Debian packages the tests drive: Java and Maven fetch and run the OpenSearch node
+# (tests/engine/pom.xml); Chromium for the browser tests; a CJK font for pictures and PDFs;
+# PostgreSQL for the relational-database tests.
+missing=()
+command -v java >/dev/null || missing+=(openjdk-17-jre-headless)
+command -v mvn >/dev/null || missing+=(maven)
+command -v chromium >/dev/null || missing+=(chromium)
+fc-list 2>/dev/null | grep -q "Noto Sans CJK" || missing+=(fonts-noto-cjk fontconfig)
+command -v pg_lsclusters >/dev/null || missing+=(postgresql)
+if [ ${#missing[@]} -gt 0 ]; then
+    apt-get update -q && apt-get install -y -q "${missing[@]}"
 fi
+GONGKAI_TEST_DATABASE_URL="$(bash scripts/postgres.sh)"
+export GONGKAI_TEST_DATABASE_URL
 
 python3 -m venv .venv
 .venv/bin/pip install --quiet --upgrade pip

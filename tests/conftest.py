@@ -102,3 +102,25 @@ def backend(engine_settings: Settings) -> Iterator[SearchBackend]:
     finally:
         engine.drop()
         engine.close()
+
+
+DATABASE_PARAMS = [
+    pytest.param("sqlite", id="sqlite"),
+    pytest.param("postgresql", id="postgresql"),
+]
+
+
+@pytest.fixture(params=DATABASE_PARAMS)
+def db_settings(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Settings]:
+    """Settings whose relational database is a fresh SQLite file, or a fresh PostgreSQL database
+    on the server at GONGKAI_TEST_DATABASE_URL (started by scripts/test.sh; skipped if unset)."""
+    if request.param == "sqlite":
+        yield Settings(data_dir=tmp_path)
+        return
+    from tests.support.postgres import fresh_database
+
+    admin_url = os.environ.get("GONGKAI_TEST_DATABASE_URL")
+    if not admin_url:
+        pytest.skip("GONGKAI_TEST_DATABASE_URL not set: no PostgreSQL server for this run")
+    with fresh_database(admin_url) as url:
+        yield Settings(data_dir=tmp_path, database_url=url)
