@@ -20,6 +20,14 @@ log = logging.getLogger(__name__)
 
 _BLANK_LINES = re.compile(r"\n\s*\n+")
 MAX_PDF_PAGES = 500  # a scanned 2,000-page annex has no text anyway, and would stall a worker
+# A DOCX is a zip archive: python-docx inflates its parts in memory, so a small download could
+# expand to gigabytes (a zip bomb). Real documents stay far below both limits.
+MAX_UNPACKED_BYTES = 200 * 2**20
+MAX_COMPRESSION_RATIO = 200
+
+
+class ZipBombError(ValueError):
+    """An archive that would expand beyond what a real attachment needs."""
 
 
 @dataclass(frozen=True)
@@ -75,12 +83,32 @@ def _pdf_text(data: bytes) -> str:
 def _docx_text(data: bytes) -> str:
     from docx import Document as DocxDocument
 
+    check_archive_size(data)
     document = DocxDocument(io.BytesIO(data))
     lines = [p.text for p in document.paragraphs]
     for table in document.tables:
         for row in table.rows:
             lines.append(" ".join(cell.text for cell in row.cells))
     return "\n".join(lines)
+
+
+def check_archive_size(
+    data: bytes,
+    max_unpacked: int = MAX_UNPACKED_BYTES,
+    max_ratio: float = MAX_COMPRESSION_RATIO,
+) -> None:
+    """Refuse an archive whose members would expand past ``max_unpacked`` bytes in all, or
+    whose expansion ratio betrays a bomb. zipfile never reads a member past its declared size,
+    so checking the declared sizes bounds what parsing can inflate."""
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        unpacked = sum(info.file_size for info in archive.infolist())
+    if unpacked > max_unpacked:
+        raise ZipBombError(f"archive would expand to {unpacked:,} bytes (cap {max_unpacked:,})")
+    if unpacked > 10 * 2**20 and unpacked > max_ratio * len(data):
+        raise ZipBombError(
+            f"archive would expand {unpacked / len(data):,.0f}x ({unpacked:,} bytes from "
+            f"{len(data):,}); cap {max_ratio:,.0f}x"
+        )
 
 
 def _is_docx(data: bytes) -> bool:
