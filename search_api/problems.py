@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -13,11 +15,14 @@ from gongkai.errors import GongkaiError
 PROBLEM_JSON = "application/problem+json"
 
 
-def problem(status: int, title: str, detail: str) -> JSONResponse:
+def problem(
+    status: int, title: str, detail: str, headers: Mapping[str, str] | None = None
+) -> JSONResponse:
     return JSONResponse(
         {"type": "about:blank", "title": title, "status": status, "detail": detail},
         status_code=status,
         media_type=PROBLEM_JSON,
+        headers=headers,
     )
 
 
@@ -33,7 +38,10 @@ async def gongkai_error_handler(request: Request, exc: Exception) -> JSONRespons
 
 async def http_error_handler(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, HTTPException)
-    return problem(exc.status_code, _TITLES.get(exc.status_code, "Error"), str(exc.detail))
+    # Headers such as WWW-Authenticate (401) and Retry-After (429) go out with the problem.
+    return problem(
+        exc.status_code, _TITLES.get(exc.status_code, "Error"), str(exc.detail), exc.headers
+    )
 
 
 async def validation_error_handler(request: Request, exc: Exception) -> JSONResponse:
