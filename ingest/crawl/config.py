@@ -68,7 +68,11 @@ class CrawlSettings(BaseModel):
     def from_settings(cls, settings: Settings, **overrides: object) -> CrawlSettings:
         """Defaults, state under ``settings.data_dir``, and ``crawl_*`` fields of ``settings``
         where the project settings have them."""
-        values: dict[str, object] = {"state_path": settings.data_dir / "crawl.sqlite"}
+        values: dict[str, object] = {
+            "state_path": settings.data_dir / "crawl.sqlite",
+            # One relational database for all editorial state when one is configured.
+            "database_url": settings.database_url,
+        }
         for name in cls.model_fields:
             value = getattr(settings, f"crawl_{name}", None)
             if value is not None:

@@ -46,6 +46,7 @@ import urllib.error
 import urllib.request
 import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -64,6 +65,20 @@ ENV_JAVA = "GONGKAI_TEST_JAVA"
 
 class NodeStartError(RuntimeError):
     """The node did not come up; the message carries the end of its log."""
+
+
+@dataclass(frozen=True)
+class Membership:
+    """Where one single-node JVM sits in a cluster of separate JVMs (see `OpenSearchCluster`):
+    its own ports, and every member's transport port for discovery and bootstrapping."""
+
+    http_port: int
+    transport_port: int
+    seed_transport_ports: tuple[int, ...]
+
+    @property
+    def transport_address(self) -> str:
+        return f"{HOST}:{self.transport_port}"
 
 
 def ensure_jars() -> Path:
@@ -111,18 +126,27 @@ class OpenSearchNode:
         heap: str = "512m",
         startup_timeout_s: float = 180.0,
         java: str | None = None,
+        cluster_name: str | None = None,
+        membership: Membership | None = None,
     ) -> None:
         if num_nodes < 1:
             raise ValueError("num_nodes must be at least 1")
+        if membership is not None and num_nodes != 1:
+            raise ValueError("a cluster member is one node per JVM")
         self.num_nodes = num_nodes
+        # A member of a multi-JVM cluster: fixed ports, so it can be killed and restarted on
+        # the same addresses and data; `cluster_size` nodes must be up before it is ready.
+        self.membership = membership
+        self.cluster_size = len(membership.seed_transport_ports) if membership else num_nodes
         self.heap = heap
         self.startup_timeout_s = startup_timeout_s
         self.java = java or os.environ.get(ENV_JAVA) or "java"
         # A unique name keeps this cluster from joining (or being joined by) any other
         # test cluster on the machine.
-        self.cluster_name = f"gongkai-test-{uuid.uuid4().hex[:8]}"
+        self.cluster_name = cluster_name or f"gongkai-test-{uuid.uuid4().hex[:8]}"
         self.base_path: Path | None = None
         self.process: subprocess.Popen[bytes] | None = None
+        self._began = 0.0
         self.http_ports: list[int] = []
         self.startup_seconds: float | None = None
         self.command: list[str] = []
@@ -143,15 +167,27 @@ class OpenSearchNode:
         assert self.base_path is not None
         return self.base_path / "runner.log"
 
-    def start(self) -> OpenSearchNode:
+    def start(self, wait: bool = True) -> OpenSearchNode:
+        """Start the JVM; with ``wait``, return once the cluster is up (else call `wait_ready`).
+
+        After `kill` this restarts on the same data directory (and, for a cluster member, the
+        same ports): what the node had acknowledged must still be there."""
         if self.process is not None:
             return self
         lib = ensure_jars()
-        self.base_path = Path(tempfile.mkdtemp(prefix="gongkai-opensearch-"))
-        # Node i gets baseHttpPort + i: choose a base whose next N ports are free.
-        http_base = _free_run(self.num_nodes, HTTP_PORT_FLOOR + 1, RUNNER_MAX_HTTP_PORT) - 1
-        transport = _free_run(self.num_nodes, TRANSPORT_PORT_FLOOR, TRANSPORT_PORT_CEILING)
-        self._write_node_configs(transport)
+        restart = self.base_path is not None
+        if self.base_path is None:
+            self.base_path = Path(tempfile.mkdtemp(prefix="gongkai-opensearch-"))
+        if self.membership is not None:
+            http_base = self.membership.http_port - 1
+            if not restart:
+                self._write_member_config(self.membership)
+        else:
+            # Node i gets baseHttpPort + i: choose a base whose next N ports are free.
+            http_base = _free_run(self.num_nodes, HTTP_PORT_FLOOR + 1, RUNNER_MAX_HTTP_PORT) - 1
+            if not restart:
+                transport = _free_run(self.num_nodes, TRANSPORT_PORT_FLOOR, TRANSPORT_PORT_CEILING)
+                self._write_node_configs(transport)
         self.command = [
             self.java,
             f"-Xms{min(self.heap, '256m', key=_megabytes)}",
@@ -168,8 +204,8 @@ class OpenSearchNode:
             "-clusterName",
             self.cluster_name,
         ]
-        began = time.monotonic()
-        with self.log_path.open("wb") as log:
+        self._began = time.monotonic()
+        with self.log_path.open("ab") as log:
             # Own session, so stop() can signal the JVM and anything it spawned as a group.
             self.process = subprocess.Popen(
                 self.command,
@@ -179,14 +215,29 @@ class OpenSearchNode:
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
             )
-        atexit.register(self.stop)
+        if not restart:
+            atexit.register(self.stop)
+        if wait:
+            self.wait_ready()
+        return self
+
+    def wait_ready(self) -> OpenSearchNode:
         try:
-            self._wait_until_ready(began)
+            self._wait_until_ready(self._began)
         except BaseException:
             self.stop()
             raise
-        self.startup_seconds = time.monotonic() - began
+        self.startup_seconds = time.monotonic() - self._began
         return self
+
+    def kill(self) -> None:
+        """SIGKILL the JVM (a crash: no shutdown hooks, no flush) and keep its data, so
+        `start` can bring the same node back."""
+        process, self.process = self.process, None
+        if process is not None and process.poll() is None:
+            self._signal(process, signal.SIGKILL)
+            process.wait(timeout=30)
+        self.http_ports = []
 
     def stop(self, timeout_s: float = 30.0) -> None:
         """Stop the JVM by its process group (TERM, then KILL) and delete its files."""
@@ -231,10 +282,29 @@ class OpenSearchNode:
             # JSON is valid YAML, and needs no YAML library here.
             (config / "opensearch.yml").write_text(json.dumps(settings, indent=2) + "\n")
 
+    def _write_member_config(self, member: Membership) -> None:
+        assert self.base_path is not None
+        config = self.base_path / "node_1" / "config"
+        config.mkdir(parents=True)
+        seeds = [f"{HOST}:{p}" for p in member.seed_transport_ports]
+        # node.name and http.port cannot be set here: the runner passes its own ("Node 1",
+        # baseHttpPort + 1) as node settings, which override this file. So every member is
+        # "Node 1" and is told apart by its transport address, which bootstrapping accepts
+        # in place of a name.
+        settings = {
+            "network.host": HOST,
+            "transport.port": member.transport_port,
+            "discovery.seed_hosts": seeds,
+            # All members are eligible: losing any one leaves a majority (2 of 3) to elect.
+            "cluster.initial_cluster_manager_nodes": seeds,
+            "cluster.routing.allocation.disk.threshold_enabled": False,
+        }
+        (config / "opensearch.yml").write_text(json.dumps(settings, indent=2) + "\n")
+
     def _wait_until_ready(self, began: float) -> None:
         assert self.process is not None
         deadline = began + self.startup_timeout_s
-        first_port: int | None = None
+        first_port: int | None = self.membership.http_port if self.membership else None
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise NodeStartError(
@@ -243,7 +313,7 @@ class OpenSearchNode:
                 )
             first_port = first_port or self._first_port_from_log()
             if first_port is not None and self._cluster_ready(first_port):
-                self.http_ports = self._http_ports(first_port)
+                self.http_ports = [first_port] if self.membership else self._http_ports(first_port)
                 return
             time.sleep(0.25)
         raise NodeStartError(
@@ -270,12 +340,13 @@ class OpenSearchNode:
         """All nodes joined and the cluster at least yellow (asked over HTTP)."""
         health = self._get_json(
             port,
-            f"/_cluster/health?wait_for_status=yellow&wait_for_nodes={self.num_nodes}&timeout=1s",
+            f"/_cluster/health?wait_for_status=yellow&wait_for_nodes={self.cluster_size}"
+            "&timeout=1s",
         )
         return (
             health is not None
             and health.get("status") in ("yellow", "green")
-            and int(health.get("number_of_nodes", 0)) == self.num_nodes
+            and int(health.get("number_of_nodes", 0)) >= self.cluster_size
         )
 
     def _http_ports(self, first_port: int) -> list[int]:
@@ -318,6 +389,76 @@ class OpenSearchNode:
         # The group id is the pid (start_new_session=True); it may have exited already.
         with contextlib.suppress(ProcessLookupError):
             os.killpg(process.pid, sig)
+
+
+class OpenSearchCluster:
+    """``size`` real OpenSearch nodes in ``size`` separate JVMs that form one cluster, so one
+    node can really die (SIGKILL of its JVM) while the others keep serving.
+
+    The runner's ``-numOfNode N`` puts all nodes in one JVM, and stopping one of them is only
+    possible through its Java API; separate single-node runners that discover each other
+    (explicit ``transport.port``, ``discovery.seed_hosts`` and
+    ``cluster.initial_cluster_manager_nodes`` in each node's opensearch.yml) give the same
+    cluster with a process per node.
+    """
+
+    def __init__(self, size: int = 3, *, heap: str = "384m", startup_timeout_s: float = 300.0):
+        if size < 1:
+            raise ValueError("size must be at least 1")
+        http = _free_run(size, HTTP_PORT_FLOOR + 1, RUNNER_MAX_HTTP_PORT)
+        transport = _free_run(size, TRANSPORT_PORT_FLOOR, TRANSPORT_PORT_CEILING)
+        self.cluster_name = f"gongkai-test-{uuid.uuid4().hex[:8]}"
+        self.nodes = [
+            OpenSearchNode(
+                1,
+                heap=heap,
+                startup_timeout_s=startup_timeout_s,
+                cluster_name=self.cluster_name,
+                membership=Membership(
+                    http_port=http + i,
+                    transport_port=transport + i,
+                    seed_transport_ports=tuple(range(transport, transport + size)),
+                ),
+            )
+            for i in range(size)
+        ]
+
+    @property
+    def urls(self) -> list[str]:
+        return [f"http://{HOST}:{n.membership.http_port}" for n in self.nodes if n.membership]
+
+    def node_at(self, transport_address: str) -> OpenSearchNode:
+        """The member whose transport address (as the cluster reports it) is this."""
+        for node in self.nodes:
+            if node.membership and node.membership.transport_address == transport_address:
+                return node
+        raise KeyError(transport_address)
+
+    def url_of(self, node: OpenSearchNode) -> str:
+        assert node.membership is not None
+        return f"http://{HOST}:{node.membership.http_port}"
+
+    def start(self) -> OpenSearchCluster:
+        # All JVMs at once: each waits for the others to form the cluster.
+        try:
+            for node in self.nodes:
+                node.start(wait=False)
+            for node in self.nodes:
+                node.wait_ready()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def stop(self) -> None:
+        for node in self.nodes:
+            node.stop()
+
+    def __enter__(self) -> OpenSearchCluster:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
 
 
 def _node_number(name: str) -> int:
