@@ -7,7 +7,7 @@ syntax, so nothing a user types can become engine query syntax.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any, Literal, Protocol, runtime_checkable
 
 from pydantic import BaseModel, Field
@@ -97,6 +97,11 @@ class SearchQuery(BaseModel):
     sort: Literal["relevance", "newest"] = "relevance"
     offset: int = Field(default=0, ge=0)
     limit: int = Field(default=10, ge=0)
+    search_after: list[float | int | str] | None = Field(
+        default=None,
+        description="Sort values of the last hit already seen (`SearchHit.sort_values`): "
+        "return the hits after it, ``offset`` ignored. Deep paging without an offset cap.",
+    )
     facets: list[str] = Field(default_factory=list, description="Keyword fields to count.")
 
 
@@ -104,6 +109,11 @@ class SearchHit(BaseModel):
     id: str
     score: float
     document: Document
+    sort_values: list[float | int | str] = Field(
+        default_factory=list,
+        description="Where this hit stands in the engine's order (`sort_values_of`); "
+        "pass back as `SearchQuery.search_after` to continue after it.",
+    )
 
 
 class FacetCount(BaseModel):
@@ -140,6 +150,10 @@ class SearchBackend(Protocol):
     def search(self, query: SearchQuery) -> SearchResult: ...
 
     def count(self) -> int: ...
+
+    def iter_documents(self, batch_size: int = 1000) -> Iterator[Document]:
+        """Every indexed document once, fetched ``batch_size`` at a time (topic building,
+        exports of the whole index); order is the engine's, not relevance."""
 
     def suggest_titles(self, prefix: str, limit: int = 10) -> list[str]:
         """Titles of indexed documents that begin with ``prefix`` (as-you-type completion)."""
@@ -182,6 +196,9 @@ class NullSearchBackend:
 
     def count(self) -> int:
         return 0
+
+    def iter_documents(self, batch_size: int = 1000) -> Iterator[Document]:
+        return iter(())
 
     def suggest_titles(self, prefix: str, limit: int = 10) -> list[str]:
         return []
@@ -234,6 +251,14 @@ def engine_fields(analyzed: AnalyzedDocument) -> dict[str, Any]:
 
 def document_from_fields(fields: dict[str, Any]) -> Document:
     return Document.model_validate(json.loads(fields["doc_json"]))
+
+
+def sort_values_of(
+    sort: Literal["relevance", "newest"], primary: float | int, doc_id: str
+) -> list[float | int | str]:
+    """The order every engine keeps: (score | newest date) descending, then ``id`` ascending,
+    so equal scores and equal dates come back in one stable order on both engines."""
+    return [float(primary) if sort == "relevance" else int(primary), doc_id]
 
 
 def newest_key(doc: Document) -> int:

@@ -33,6 +33,7 @@ from engines.base import (
     SearchResult,
     document_from_fields,
     engine_fields,
+    sort_values_of,
 )
 from gongkai.document import AnalyzedDocument, Document
 from gongkai.settings import Settings
@@ -384,6 +385,7 @@ class ClusterBackend:
                 id=hit["_id"],
                 score=float(hit["_score"] or 0.0),
                 document=document_from_fields(hit["_source"]),
+                sort_values=sort_values_of(query.sort, hit["sort"][0], hit["_id"]),
             )
             for hit in raw["hits"]["hits"]
         ]
@@ -412,6 +414,31 @@ class ClusterBackend:
     def count(self) -> int:
         raw = self._call("count", lambda: self._client.count(index=self.alias))
         return int(raw["count"])
+
+    def iter_documents(self, batch_size: int = 1000) -> Iterator[Document]:
+        # search_after on the unique `id` keyword: each page resumes after the last id seen,
+        # so deep iteration costs the same per page (no from+size limit, no scroll context
+        # to keep or clear); a document present throughout comes back exactly once.
+        after: list[Any] | None = None
+        while True:
+            body: dict[str, Any] = {
+                "query": {"match_all": {}},
+                "sort": [{"id": {"order": "asc"}}],
+                "size": max(batch_size, 1),
+                "_source": SOURCE_FIELDS,
+                "track_total_hits": False,
+            }
+            if after is not None:
+                body["search_after"] = after
+            raw = self._call(
+                "iterate documents", partial(self._client.search, index=self.alias, body=body)
+            )
+            hits = raw["hits"]["hits"]
+            for hit in hits:
+                yield document_from_fields(hit["_source"])
+            if len(hits) < max(batch_size, 1):
+                return
+            after = hits[-1]["sort"]
 
     def rebuild(self, docs: Iterable[AnalyzedDocument]) -> str:
         old = self._alias_targets()
@@ -510,10 +537,10 @@ def build_search_body(query: SearchQuery) -> dict[str, Any]:
         {k: v for k, v in (("must", must), ("should", should), ("must_not", must_not)) if v}
     )
 
-    # `id` last makes equal scores (and equal dates) come back in a stable order.
-    sort: list[dict[str, Any]] = [{"_score": {"order": "desc"}}, {"id": {"order": "asc"}}]
-    if query.sort == "newest":
-        sort.insert(0, {"sort_date": {"order": "desc"}})
+    # The order of `engines.base.sort_values_of`: `id` last makes equal scores (and equal
+    # dates) come back in one stable order, the same as the embedded engine's.
+    primary = "_score" if query.sort == "relevance" else "sort_date"
+    sort: list[dict[str, Any]] = [{primary: {"order": "desc"}}, {"id": {"order": "asc"}}]
 
     body: dict[str, Any] = {
         "query": {"bool": boolean},
@@ -523,6 +550,10 @@ def build_search_body(query: SearchQuery) -> dict[str, Any]:
         "track_total_hits": True,
         "_source": SOURCE_FIELDS,
     }
+    if query.search_after is not None:
+        # search_after goes beyond index.max_result_window (from + size <= 10,000).
+        body["from"] = 0
+        body["search_after"] = list(query.search_after)
     if query.facets:
         aggs: dict[str, Any] = {}
         for field in query.facets:

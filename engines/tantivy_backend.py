@@ -14,7 +14,8 @@ from __future__ import annotations
 import os
 import shutil
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from itertools import takewhile
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +27,7 @@ from engines.base import (
     BoostedField,
     Clause,
     EngineError,
+    EngineUnavailable,
     FacetCount,
     Match,
     SearchHit,
@@ -33,11 +35,14 @@ from engines.base import (
     SearchResult,
     document_from_fields,
     engine_fields,
+    sort_values_of,
 )
 from gongkai.document import AnalyzedDocument, Document
 from mappings import load_mapping, versioned_index_name
 
 WRITER_HEAP_BYTES = 128 * 1024 * 1024
+# Documents indexed between commits during a long ingest (memory bound; see `index`).
+COMMIT_EVERY_DOCS = 5_000
 FACET_SIZE = 50
 
 
@@ -78,6 +83,9 @@ class TantivyBackend:
         self._field_names = {f["name"] for f in self._spec["fields"]}
         self._index: tantivy.Index | None = None
         self._writer: tantivy.IndexWriter | None = None
+        self._uncommitted = 0  # documents written since the last commit
+        # Name of the versioned index `_index` was opened from (to notice a rebuild).
+        self._opened: str | None = None
 
     # -- where the live index is -------------------------------------------------------
     @property
@@ -109,6 +117,7 @@ class TantivyBackend:
             if name is None:
                 raise EngineError(f"no index at {self.index_dir}: run `gongkai ingest` first")
             self._index = tantivy.Index.open(str(self.index_dir / name))
+            self._opened = name
         return self._index
 
     # -- SearchBackend ------------------------------------------------------------------
@@ -137,14 +146,34 @@ class TantivyBackend:
             n += 1
         return n
 
+    def _open_writer(self) -> tantivy.IndexWriter:
+        try:
+            return self._open().writer(WRITER_HEAP_BYTES, 1)
+        except ValueError as exc:
+            # tantivy allows one writer per index directory (a lock file); while another
+            # process writes, this one must wait: an outage, not a broken index.
+            if "LockBusy" in str(exc):
+                raise EngineUnavailable(
+                    str(self.index_dir), "another process is writing to the index"
+                ) from exc
+            raise
+
     def index(self, docs: Sequence[AnalyzedDocument]) -> int:
         if self._writer is None:
-            self._writer = self._open().writer(WRITER_HEAP_BYTES, 1)
-        return self._load(self._writer, docs)
+            self._writer = self._open_writer()
+        loaded = self._load(self._writer, docs)
+        # Uncommitted writes stay in the writer's memory (~20-40 KB a document, measured):
+        # a commit every COMMIT_EVERY_DOCS keeps a long ingest's memory bounded (issue 9).
+        self._uncommitted += loaded
+        if self._uncommitted >= COMMIT_EVERY_DOCS:
+            self._writer.commit()
+            self._uncommitted = 0
+        return loaded
 
     def refresh(self) -> None:
         if self._writer is not None:
             self._writer.commit()
+            self._uncommitted = 0
             # Release the writer lock so another process (e.g. a CLI ingest) can write.
             self._writer.wait_merging_threads()
             self._writer = None
@@ -152,12 +181,19 @@ class TantivyBackend:
 
     def delete(self, ids: Sequence[str]) -> int:
         if self._writer is None:
-            self._writer = self._open().writer(WRITER_HEAP_BYTES, 1)
+            self._writer = self._open_writer()
         for doc_id in ids:
             self._writer.delete_documents_by_term("id", doc_id)
         return len(ids)
 
     def _searcher(self) -> tantivy.Searcher:
+        # Another process (`gongkai index rebuild`) may have moved the pointer to a new
+        # index: follow it, or a long-running reader would serve the old one forever.
+        # Not while this object holds uncommitted writes to the index it has open.
+        if self._index is not None and self._writer is None:
+            live = self._live_name()
+            if live is not None and live != self._opened:
+                self._index = None
         return self._open().searcher()
 
     def get(self, doc_id: str) -> Document | None:
@@ -256,22 +292,108 @@ class TantivyBackend:
     def search(self, query: SearchQuery) -> SearchResult:
         searcher = self._searcher()
         native = self.build_query(query)
-        result = searcher.search(
-            native,
-            limit=max(query.limit, 1),
-            offset=query.offset,
-            count=True,
-            order_by_field="sort_date" if query.sort == "newest" else None,
-        )
+        page, total = self._page(searcher, native, query)
         hits = []
-        for key, address in result.hits[: query.limit]:
+        for key, doc_id, address in page:
             doc = document_from_fields(self._stored(searcher, address))
             score = float(key) if query.sort == "relevance" else 0.0
-            hits.append(SearchHit(id=doc.id, score=score, document=doc))
+            sort_values = sort_values_of(query.sort, key, doc_id or doc.id)
+            hits.append(SearchHit(id=doc.id, score=score, document=doc, sort_values=sort_values))
         facets = self._facets(searcher, native, query.facets) if query.facets else {}
-        # `count` exists at run time but is missing from tantivy's type stubs.
-        total = int(getattr(result, "count", 0) or 0)
         return SearchResult(total=total, hits=hits, facets=facets)
+
+    def _page(
+        self, searcher: tantivy.Searcher, native: tantivy.Query, query: SearchQuery
+    ) -> tuple[list[tuple[float | int, str | None, tantivy.DocAddress]], int]:
+        """The page ``query`` asks for, in the order of `sort_values_of`.
+
+        tantivy orders by score (or date) only and leaves ties in index order; OpenSearch
+        breaks ties by ``id``. So the top hits are fetched in tantivy's order, in a window
+        that grows until the page and the whole tie group at its end are inside it, and the
+        tie groups that touch the page are sorted by id (ids are read only for those).
+        ``search_after`` scans from the top, so a page deep in the results costs its depth.
+        Returns [(score or date, id if read, address)] and the total number of matches.
+        """
+        order_by = "sort_date" if query.sort == "newest" else None
+        after = query.search_after
+        window = max(2 * (query.offset + query.limit), 64) if after is None else 256
+        while True:
+            result = searcher.search(native, limit=window, count=True, order_by_field=order_by)
+            # `count` exists at run time but is missing from tantivy's type stubs.
+            total = int(getattr(result, "count", 0) or 0)
+            raw = [(self._primary(key, query), address) for key, address in result.hits]
+            exhausted = len(raw) < window
+            page, complete = self._slice(searcher, raw, query, exhausted)
+            if complete:
+                return page, total
+            window *= 4
+
+    @staticmethod
+    def _primary(key: Any, query: SearchQuery) -> float | int:
+        return float(key) if query.sort == "relevance" else int(key)
+
+    def _slice(
+        self,
+        searcher: tantivy.Searcher,
+        raw: list[tuple[float | int, tantivy.DocAddress]],
+        query: SearchQuery,
+        exhausted: bool,
+    ) -> tuple[list[tuple[float | int, str | None, tantivy.DocAddress]], bool]:
+        """The page within ``raw`` (hits in tantivy's order), and whether it is certain: the
+        last tie group of an unfinished window may still have members outside it."""
+        # Tie groups: runs of equal score/date, [start, end) in ``raw``.
+        groups: list[tuple[int, int]] = []
+        for i in range(len(raw)):
+            if i == 0 or raw[i][0] != raw[i - 1][0]:
+                groups.append((i, i + 1))
+            else:
+                groups[-1] = (groups[-1][0], i + 1)
+        settled = groups if exhausted else groups[:-1]
+        ordered: list[tuple[float | int, str | None, tantivy.DocAddress]] = []
+        after = query.search_after
+        cursor_primary = None if after is None else self._primary(after[0], query)
+        for start, end in settled:
+            # A lone hit needs no id, unless it ties with the cursor (the id decides then).
+            if end - start == 1 and raw[start][0] != cursor_primary:
+                primary, address = raw[start]
+                ordered.append((primary, None, address))
+            else:
+                ordered.extend(self._by_id(searcher, raw[start:end]))
+            if after is None and len(ordered) >= query.offset + query.limit:
+                break
+            if after is not None and ordered and self._beyond(ordered, after, query.limit):
+                break
+        if after is None:
+            page = ordered[query.offset : query.offset + query.limit]
+            return page, exhausted or len(ordered) >= query.offset + query.limit
+        cursor_id = str(after[1])
+        following = [
+            entry
+            for entry in ordered
+            if entry[0] < cursor_primary  # type: ignore[operator]
+            or (entry[0] == cursor_primary and (entry[1] or "") > cursor_id)
+        ]
+        page = following[: query.limit]
+        return page, exhausted or len(following) >= query.limit
+
+    @staticmethod
+    def _beyond(
+        ordered: list[tuple[float | int, str | None, tantivy.DocAddress]],
+        after: list[float | int | str],
+        limit: int,
+    ) -> bool:
+        """Whether ``ordered`` already holds ``limit`` hits below the cursor's score/date."""
+        cursor_primary = after[0]
+        below = takewhile(lambda entry: entry[0] < cursor_primary, reversed(ordered))  # type: ignore[operator]
+        return sum(1 for _ in below) >= limit
+
+    def _by_id(
+        self, searcher: tantivy.Searcher, group: list[tuple[float | int, tantivy.DocAddress]]
+    ) -> list[tuple[float | int, str | None, tantivy.DocAddress]]:
+        with_ids = [
+            (primary, str(searcher.doc(address)["id"][0]), address) for primary, address in group
+        ]
+        return sorted(with_ids, key=lambda entry: entry[1] or "")
 
     def _facets(
         self, searcher: tantivy.Searcher, native: tantivy.Query, fields: Sequence[str]
@@ -298,6 +420,17 @@ class TantivyBackend:
 
     def count(self) -> int:
         return int(self._searcher().num_docs)
+
+    def iter_documents(self, batch_size: int = 1000) -> Iterator[Document]:
+        # One searcher is a snapshot: writes made while iterating are not seen. Collecting
+        # every address once costs a few bytes per document; records are read one at a time
+        # from the in-process store, so ``batch_size`` has nothing to bound here.
+        searcher = self._searcher()
+        total = int(searcher.num_docs)
+        if total == 0:
+            return
+        for _, address in searcher.search(Query.all_query(), limit=total).hits:
+            yield document_from_fields(self._stored(searcher, address))
 
     def rebuild(self, docs: Iterable[AnalyzedDocument]) -> str:
         self.index_dir.mkdir(parents=True, exist_ok=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 
 from pydantic import BaseModel, Field
@@ -11,7 +12,9 @@ from analysis.synonyms import Thesaurus
 from analysis.tokenizer import GovTokenizer
 from engines.base import FacetCount, SearchBackend, SearchHit, SearchQuery, SearchResult
 from gongkai.document import Document
+from search_api.cursor import BadCursor, Cursor, decode_cursor, encode_cursor, search_key
 from search_api.queries import BODY_BOOST, TITLE_BOOST, build_search_query
+from search_api.rerank import RERANK_DEPTH, apply_recency
 from search_api.suggest import Suggester
 
 
@@ -35,9 +38,16 @@ class HitView(BaseModel):
 class SearchResponse(BaseModel):
     query: str
     total: int
-    offset: int
+    offset: int | None = Field(
+        description="Rank of the first hit, from 0 (null on a cursor page deep in the results)."
+    )
     limit: int
     hits: list[HitView]
+    next_cursor: str | None = Field(
+        default=None,
+        description="Pass as `cursor` (same query, sort and filters) for the next page; "
+        "null when there is no next page. Cursors page beyond the offset cap.",
+    )
     facets: dict[str, list[FacetCount]] = Field(default_factory=dict)
     did_you_mean: list[str] = Field(
         default_factory=list, description="Other spellings to try when nothing was found."
@@ -89,7 +99,13 @@ class SearchService:
         year_to: int | None = None,
         sort: str = "relevance",
         facets: list[str] | None = None,
+        cursor: str | None = None,
+        recency: float = 0.0,
+        today: date | None = None,
     ) -> SearchResponse:
+        """One page of ranked hits. ``cursor`` (a `SearchResponse.next_cursor`) continues a
+        search instead of ``offset``; ``recency`` > 0 is a half-life in years by which newer
+        documents gain (relevance order only); ``today`` anchors their age."""
         query = build_search_query(
             text,
             self.tokenizer,
@@ -103,10 +119,69 @@ class SearchService:
             facets=facets,
             max_query_chars=self.max_query_chars,
         )
-        response = self._respond(text, self.backend.search(query), query)
+        key = search_key(
+            text[: self.max_query_chars],
+            query.sort,
+            query.filters,
+            query.year_from,
+            query.year_to,
+            recency,
+        )
+        # Re-scoring reorders the top window: pages inside it are cut from the re-scored list.
+        window = RERANK_DEPTH if query.sort == "relevance" and recency > 0 else 0
+        start: int | None = offset
+        after = None
+        if cursor is not None:
+            found = decode_cursor(cursor, key)
+            if found.position is not None and found.position > window:
+                raise BadCursor("malformed cursor: position outside the re-scored window")
+            start, after = found.position, found.sort_values
+
+        def rescore(hits: list[SearchHit]) -> list[SearchHit]:
+            return apply_recency(hits, today or date.today(), recency) if recency > 0 else hits
+
+        result, hits, more = self._page(query, start, after, window, rescore)
+        response = self._respond(text, result.model_copy(update={"hits": hits}), query)
+        response.offset = start
+        if more and hits:
+            end = None if start is None else start + len(hits)
+            if end is not None and end <= window:
+                response.next_cursor = encode_cursor(Cursor(search_key=key, position=end))
+            else:
+                last = hits[-1].sort_values
+                response.next_cursor = encode_cursor(Cursor(search_key=key, sort_values=last))
         if response.total == 0 and text.strip():
             response.did_you_mean = self.suggester.did_you_mean(text)
         return response
+
+    def _page(
+        self,
+        query: SearchQuery,
+        start: int | None,
+        after: list[float | int | str] | None,
+        window: int,
+        rescore: Callable[[list[SearchHit]], list[SearchHit]],
+    ) -> tuple[SearchResult, list[SearchHit], bool]:
+        """(engine result for total and facets, the page's hits, whether more follow)."""
+        limit = query.limit
+        if after is not None or start is None:
+            # One hit more than asked says whether a next page exists.
+            probe = query.model_copy(
+                update={"search_after": after, "offset": 0, "limit": limit + 1}
+            )
+            result = self.backend.search(probe)
+            return result, result.hits[:limit], len(result.hits) > limit
+        if start >= window:
+            result = self.backend.search(query.model_copy(update={"offset": start}))
+            return result, result.hits, start + len(result.hits) < result.total
+        head = self.backend.search(query.model_copy(update={"offset": 0, "limit": window}))
+        hits = rescore(head.hits)[start : start + limit]
+        if start + limit > window and len(head.hits) == window:
+            tail = query.model_copy(
+                update={"offset": window, "limit": start + limit - window, "facets": []}
+            )
+            hits += self.backend.search(tail).hits
+        return head, hits, start + len(hits) < head.total
 
     def similar(self, doc: Document, limit: int = 10) -> SearchResponse:
         """Documents like ``doc`` (never ``doc`` itself), best first."""

@@ -12,8 +12,13 @@ from datetime import date
 
 import pytest
 
+from analysis.tokenizer import GovTokenizer
 from engines.base import Clause, Match, SearchBackend, SearchQuery
 from gongkai.document import AnalyzedDocument, Document
+from search_api.cursor import BadCursor
+from search_api.queries import build_search_query
+from search_api.rerank import RERANK_DEPTH
+from search_api.service import SearchService
 
 Make = Callable[..., AnalyzedDocument]
 
@@ -318,6 +323,159 @@ def test_title_suggestions_complete_a_prefix(backend: SearchBackend, make: Make)
     backend.delete(["c"])
     backend.refresh()
     assert backend.suggest_titles("国有") == []
+
+
+def test_iter_documents_yields_every_live_document_once(backend: SearchBackend, make: Make) -> None:
+    backend.ensure_index()
+    assert list(backend.iter_documents()) == []
+    docs = [make(f"d{i}", f"标题{i}", f"正文 低保 {i}") for i in range(7)]
+    load(backend, docs)
+    backend.delete(["d3"])
+    backend.refresh()
+    # A batch size that does not divide the count: the last, short page must come back too.
+    got = list(backend.iter_documents(batch_size=2))
+    assert sorted(d.id for d in got) == sorted(f"d{i}" for i in range(7) if i != 3)
+    by_id = {d.id: d for d in got}
+    assert by_id["d5"] == docs[5].document
+    # Exactly a multiple of the batch size: no empty trailing page, no repeat.
+    assert len(list(backend.iter_documents(batch_size=3))) == 6
+
+
+def _paging_corpus(make: Make, n: int) -> list[AnalyzedDocument]:
+    """``n`` matching documents in a few tie groups (same score, same date) and 5 others."""
+    docs = [
+        make(
+            f"p{(i * 7919) % 1000:03d}",  # ids not in index order, so ties must be sorted
+            "",
+            "低保 " * (1 + i % 3) + "填充",
+            date_published=date(2010 + i % 4, 1, 1) if i % 5 else None,
+        )
+        for i in range(n)
+    ]
+    return docs + [make(f"x{i}", "", "公积金") for i in range(5)]
+
+
+def _walk(backend: SearchBackend, query: SearchQuery, size: int) -> list[str]:
+    seen: list[str] = []
+    after = None
+    for _ in range(1000):  # bounded: a cursor that never ends fails the test
+        page = backend.search(query.model_copy(update={"limit": size, "search_after": after}))
+        seen += ids(page.hits)
+        if len(page.hits) < size:
+            return seen
+        after = page.hits[-1].sort_values
+    raise AssertionError("search_after never reached the end")
+
+
+@pytest.mark.parametrize("sort", ["relevance", "newest"])
+def test_search_after_walks_every_match_once_in_offset_order(
+    backend: SearchBackend, make: Make, sort: str
+) -> None:
+    load(backend, _paging_corpus(make, 37))
+    query = SearchQuery(terms=["低保"], sort=sort)  # type: ignore[arg-type]
+    walked = _walk(backend, query, size=4)
+    assert len(walked) == len(set(walked)) == 37
+    by_offset = [
+        h.id
+        for start in range(0, 40, 4)
+        for h in backend.search(query.model_copy(update={"offset": start, "limit": 4})).hits
+    ]
+    assert walked == by_offset == ids(backend.search(query.model_copy(update={"limit": 50})).hits)
+    # One order on every engine: score (or date) down, then id up.
+    hits = backend.search(query.model_copy(update={"limit": 50})).hits
+    keys = [(-h.sort_values[0], h.sort_values[1]) for h in hits]  # type: ignore[operator]
+    assert keys == sorted(keys)
+    assert [h.sort_values[1] for h in hits] == walked
+    assert len({h.sort_values[0] for h in hits}) < 37  # there were ties to break
+
+
+def test_search_after_with_filters_only_orders_by_id(backend: SearchBackend, make: Make) -> None:
+    load(backend, _paging_corpus(make, 23))
+    query = SearchQuery()  # every document scores the same: id alone orders them
+    walked = _walk(backend, query, size=5)
+    assert walked == sorted(walked) and len(walked) == 28
+
+
+def test_search_after_past_the_end_is_empty(backend: SearchBackend, make: Make) -> None:
+    load(backend, _paging_corpus(make, 6))
+    query = SearchQuery(terms=["低保"], limit=10)
+    last = backend.search(query).hits[-1]
+    after = backend.search(query.model_copy(update={"search_after": last.sort_values}))
+    assert after.hits == [] and after.total == 6
+
+
+def _service_walk(service: SearchService, size: int, **options: object) -> list[str]:
+    seen: list[str] = []
+    cursor = None
+    for _ in range(1000):
+        page = service.search("低保", limit=size, cursor=cursor, **options)  # type: ignore[arg-type]
+        seen += [h.id for h in page.hits]
+        if page.next_cursor is None:
+            return seen
+        cursor = page.next_cursor
+    raise AssertionError("next_cursor never ran out")
+
+
+@pytest.mark.parametrize("recency", [0.0, 5.0])
+@pytest.mark.parametrize("sort", ["relevance", "newest"])
+def test_cursor_pages_through_the_rescored_window_and_beyond(
+    backend: SearchBackend, make: Make, tokenizer: GovTokenizer, sort: str, recency: float
+) -> None:
+    # More matches than the re-scored window, so a walk crosses from it into the engine order.
+    n = RERANK_DEPTH + 23
+    load(backend, _paging_corpus(make, n))
+    service = SearchService(backend, tokenizer)
+    options = {"sort": sort, "recency": recency, "today": date(2014, 1, 1)}
+    walked = _service_walk(service, 7, **options)
+    assert len(walked) == len(set(walked)) == n
+    by_offset = [
+        h.id
+        for start in range(0, n, 7)
+        for h in service.search("低保", limit=7, offset=start, **options).hits  # type: ignore[arg-type]
+    ]
+    assert walked == by_offset
+
+
+def test_a_cursor_refuses_another_search_or_junk(
+    backend: SearchBackend, make: Make, tokenizer: GovTokenizer
+) -> None:
+    load(backend, _paging_corpus(make, 12))
+    service = SearchService(backend, tokenizer)
+    cursor = service.search("低保", limit=5).next_cursor
+    assert cursor is not None
+    with pytest.raises(BadCursor):
+        service.search("低保", limit=5, cursor=cursor, sort="newest")
+    with pytest.raises(BadCursor):
+        service.search("公积金", limit=5, cursor=cursor)
+    for junk in ("", "not base64 ☃", "e30", cursor[:-3]):
+        with pytest.raises(BadCursor):
+            service.search("低保", limit=5, cursor=junk)
+
+
+def test_recency_puts_the_newer_of_equally_relevant_documents_first(
+    backend: SearchBackend, make: Make, tokenizer: GovTokenizer
+) -> None:
+    body = "低保 标准 调整 " + "填充 " * 10
+    load(
+        backend,
+        [
+            make("a-old", "低保标准", body, date_published=date(2005, 3, 1)),
+            make("b-new", "低保标准", body, date_published=date(2022, 3, 1)),
+            make("c-mid", "低保标准", body, date_written=date(2015, 3, 1)),
+            make("d-undated", "低保标准", body),
+            make("e-more", "低保标准低保", body + " 低保 低保", date_published=date(2000, 1, 1)),
+        ],
+    )
+    service = SearchService(backend, tokenizer)
+    off = [h.id for h in service.search("低保", limit=10).hits]
+    engine_order = ids(
+        backend.search(build_search_query("低保", tokenizer, service.thesaurus, limit=10)).hits
+    )
+    assert off == engine_order  # off: the engine's ranking, untouched
+    assert off[1:] == ["a-old", "b-new", "c-mid", "d-undated"]  # equal scores: id order
+    on = [h.id for h in service.search("低保", limit=10, recency=5, today=date(2024, 1, 1)).hits]
+    assert [i for i in on if i != "e-more"] == ["b-new", "c-mid", "a-old", "d-undated"]
+    assert set(on) == set(off)
 
 
 @pytest.fixture

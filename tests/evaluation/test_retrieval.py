@@ -32,3 +32,36 @@ def test_broken_query_file_names_the_line(tmp_path: Path) -> None:
         load_judged_queries(path)
     path.write_text(good + "\n", encoding="utf-8")
     assert load_judged_queries(path)[0].relevant == frozenset({"d"})
+
+
+def test_default_and_baseline_rankers_on_a_real_index(tmp_path: Path) -> None:
+    from analysis.analyzer import DocumentAnalyzer
+    from analysis.tokenizer import GovTokenizer
+    from engines import make_backend
+    from evaluation.retrieval import JudgedQuery, default_ranker, evaluate, plain_bm25_ranker
+    from gongkai.document import Document
+    from gongkai.pipeline import IngestPipeline
+    from gongkai.settings import Settings
+    from search_api.service import SearchService
+
+    settings = Settings(data_dir=tmp_path)
+    tokenizer = GovTokenizer()
+    docs = [
+        Document(id="d1", title="", body="城乡最低生活保障标准每年调整"),
+        Document(id="d2", title="", body="住房公积金贷款需要什么材料"),
+    ]
+    IngestPipeline(DocumentAnalyzer(tokenizer), make_backend(settings)).run(docs)
+    service = SearchService(make_backend(settings), tokenizer)
+    # 低保 is only a thesaurus abbreviation of 最低生活保障: the default ranking knows it,
+    # plain BM25 on tokens does not.
+    assert default_ranker(service)("低保")[:1] == ["d1"]
+    assert plain_bm25_ranker(service)("低保") == []
+    assert plain_bm25_ranker(service)("公积金贷款") == ["d2"]
+    judged = [JudgedQuery(id="q", text="低保", relevant=frozenset({"d1"}))]
+    assert evaluate(default_ranker(service), judged)["recall@1"] == 1.0
+    scores = evaluate(plain_bm25_ranker(service), judged)
+    assert scores["recall@100"] == 0.0 and scores["queries"] == 1
+    assert scores["latency_ms_p50"] >= 0
+    two = [*judged, JudgedQuery(id="q2", text="公积金", relevant=frozenset({"d2"}))]
+    timed = evaluate(default_ranker(service), two)
+    assert timed["latency_ms_p99"] >= timed["latency_ms_p50"]  # the slower of two, not faster

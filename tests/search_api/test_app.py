@@ -177,3 +177,38 @@ def test_did_you_mean_when_nothing_is_found(server: str) -> None:
     assert body["did_you_mean"][0] == "最低生活保障"
     found = httpx.get(f"{server}/search", params={"q": "最低生活保障"}).json()
     assert found["total"] > 0 and found["did_you_mean"] == []
+
+
+def test_cursor_pages_walk_every_hit_once_and_junk_is_a_400(server: str) -> None:
+    seen: list[str] = []
+    params: dict[str, str | int] = {"q": "低保 房屋征收 养老金", "limit": 1}
+    first = httpx.get(f"{server}/search", params=params).json()
+    body = first
+    for _ in range(10):
+        seen += [h["id"] for h in body["hits"]]
+        if body["next_cursor"] is None:
+            break
+        assert "=" not in body["next_cursor"] and "+" not in body["next_cursor"]  # URL-safe
+        body = httpx.get(
+            f"{server}/search", params={**params, "cursor": body["next_cursor"]}
+        ).json()
+    assert sorted(seen) == sorted(set(seen)) and len(seen) == first["total"] >= 2
+    for junk in ("%%%", "eyJ2IjoxfQ", "x" * 3000):
+        bad = httpx.get(f"{server}/search", params={**params, "cursor": junk})
+        assert bad.status_code in (400, 422)
+        assert bad.headers["content-type"].startswith("application/problem+json")
+    other = httpx.get(f"{server}/search", params={"q": "公积金", "cursor": first["next_cursor"]})
+    assert other.status_code == 400 and "another search" in other.json()["detail"]
+
+
+def test_offset_paging_stops_at_the_cap_and_points_to_cursors(server: str) -> None:
+    capped = httpx.get(f"{server}/search", params={"q": "低保", "offset": 9_950, "limit": 100})
+    assert capped.status_code == 422 and "cursor" in capped.json()["detail"]
+    edge = httpx.get(f"{server}/search", params={"q": "低保", "offset": 9_990, "limit": 10})
+    assert edge.status_code == 200 and edge.json()["hits"] == []
+
+
+def test_recency_is_a_half_life_in_years(server: str) -> None:
+    on = httpx.get(f"{server}/search", params={"q": "低保", "recency": 5})
+    assert on.status_code == 200 and on.json()["total"] >= 1
+    assert httpx.get(f"{server}/search", params={"q": "低保", "recency": -1}).status_code == 422
