@@ -17,7 +17,7 @@ import json
 import math
 import re
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 from analysis.tokenizer import GovTokenizer
@@ -86,6 +86,20 @@ _DEFAULT_DF = """
 获得:10 团体:10 申报:10
 """
 RARE_PERCENT = 0.5
+# Distinct tokens whose candidacy one extractor remembers before it starts afresh.
+_CANDIDATES_LIMIT = 500_000
+
+
+class _Memo(dict[str, bool]):
+    """token -> a predicate's answer, computed on first sight."""
+
+    def __init__(self, predicate: Callable[[str], bool]) -> None:
+        super().__init__()
+        self._predicate = predicate
+
+    def __missing__(self, token: str) -> bool:
+        answer = self[token] = self._predicate(token)
+        return answer
 
 
 def _default_idf() -> tuple[dict[str, float], float]:
@@ -112,6 +126,9 @@ class KeywordExtractor:
         self.max_vocabulary = max_vocabulary
         self.idf_, self.default_idf_ = _default_idf()
         self.n_docs_ = 0  # 0: the bundled table, not a fitted corpus
+        # token -> is_candidate(token), answered once per distinct token: the per-token test
+        # was the costliest part of keyword extraction at ingest (profile, issue 9).
+        self._candidates = _Memo(self.is_candidate)
 
     def is_candidate(self, token: str) -> bool:
         return (
@@ -121,6 +138,13 @@ class KeywordExtractor:
             and any(ch.isalpha() for ch in token)
         )
 
+    def _candidate_tokens(self, tokens: Iterable[str]) -> Iterator[str]:
+        known = self._candidates
+        if len(known) > _CANDIDATES_LIMIT:
+            known.clear()  # bounded memory on a corpus with endless new tokens
+        # filter + a dict whose __missing__ computes: a known token is answered in C.
+        return filter(known.__getitem__, tokens)
+
     def fit(self, texts: Iterable[str]) -> KeywordExtractor:
         """Learn document frequencies; words in fewer than ``min_df`` texts count as rare.
         The vocabulary keeps the ``max_vocabulary`` most frequent words (bounded memory)."""
@@ -128,7 +152,7 @@ class KeywordExtractor:
         n_docs = 0
         for text in texts:
             n_docs += 1
-            df.update({t for t in self.tokenizer.tokenize(text) if self.is_candidate(t)})
+            df.update(set(self._candidate_tokens(self.tokenizer.tokenize(text))))
         if n_docs == 0:
             raise ValueError("fit needs at least one text")
         kept = [(w, c) for w, c in df.most_common(self.max_vocabulary) if c >= self.min_df]
@@ -140,7 +164,12 @@ class KeywordExtractor:
 
     def scores(self, text: str, k: int = 8) -> list[tuple[str, float]]:
         """The ``k`` best keywords with their TF-IDF weight, best first."""
-        counts = Counter(t for t in self.tokenizer.tokenize(text) if self.is_candidate(t))
+        return self.scores_of_tokens(self.tokenizer.tokenize(text), k)
+
+    def scores_of_tokens(self, tokens: Iterable[str], k: int = 8) -> list[tuple[str, float]]:
+        """`scores` of text this extractor's tokeniser has already tokenised (e.g. the body
+        tokens of an `AnalyzedDocument`), so a caller that has them pays for no second pass."""
+        counts = Counter(self._candidate_tokens(tokens))
         if not counts or k <= 0:
             return []
         ranked = sorted(

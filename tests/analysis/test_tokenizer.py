@@ -295,3 +295,72 @@ def test_extra_terms_are_normalised_like_text() -> None:
     tokenizer = GovTokenizer(extra_terms=["ＸＹ补助金"])
     assert "xy补助金" in tokenizer.segment("XY补助金")
     assert "xy补助金" in tokenizer.segment("ｘｙ补助金")
+
+
+# (h) The fast paths give what the plain definitions give ----------------------------------
+
+
+def plain_tokenize(tokenizer: GovTokenizer, text: str) -> list[str]:
+    """`tokenize` as specified, one segment at a time, with no memo."""
+    tokens: list[str] = []
+    for token in tokenizer.segment(text):
+        if not is_word(token) or token in tokenizer.stop_words:
+            continue
+        if len(token) > 4:
+            tokens.extend(
+                token[start : start + size]
+                for size in range(4, len(token))
+                for start in range(len(token) - size + 1)
+                if tokenizer._segmenter.has_word(token[start : start + size])
+            )
+        tokens.append(token)
+    return tokens
+
+
+TEXTS = [
+    "国有土地上房屋征收与补偿条例第十七条：参加城乡居民基本养老保险的人员",
+    "２０２３年ＡＢ类补贴12.5％，c++ c# 3.5% a_b 的 了 关于",
+    "申请最低生活保障。申请最低生活保障！基本医疗保险、基本医疗保险",
+    "",
+]
+
+
+@pytest.mark.parametrize("text", TEXTS)
+def test_tokenize_equals_the_plain_definition(text: str, tokenizer: GovTokenizer) -> None:
+    assert tokenizer.tokenize(text) == plain_tokenize(tokenizer, text)
+    # A second pass answers from the memo of segments: still the same.
+    assert tokenizer.tokenize(text) == plain_tokenize(tokenizer, text)
+    assert tokenizer.tokenize_normalised(normalise(text)) == tokenizer.tokenize(text)
+
+
+def test_memo_of_segments_is_bounded_and_results_do_not_change(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import analysis.tokenizer as module
+
+    monkeypatch.setattr(module, "_EMITS_LIMIT", 5)
+    tokenizer = GovTokenizer()
+    expected = [plain_tokenize(tokenizer, t) for t in TEXTS]
+    for _ in range(2):
+        assert [tokenizer.tokenize(t) for t in TEXTS] == expected
+        assert len(tokenizer._emits) <= 5 + max(len(tokenizer.segment(t)) for t in TEXTS)
+
+
+def test_memo_belongs_to_one_tokeniser() -> None:
+    # A stop word of one tokeniser must not leak into another through a shared memo.
+    first = GovTokenizer(stop_words=frozenset({"补贴"}))
+    second = GovTokenizer(stop_words=frozenset())
+    assert "补贴" not in first.tokenize("发放补贴")
+    assert "补贴" in second.tokenize("发放补贴")
+
+
+@pytest.mark.parametrize("text", [*TEXTS, "ab c, 中华人民 x", "a", "，。"])
+def test_normalised_bigrams_equal_char_bigrams(text: str) -> None:
+    from analysis.tokenizer import char_bigrams, normalised_bigrams
+
+    assert normalised_bigrams(normalise(text)) == char_bigrams(text)
+    runs = "".join(c if c.isalnum() else " " for c in normalise(text)).split()
+    plain = [
+        g for r in runs for g in ([r] if len(r) == 1 else [r[i : i + 2] for i in range(len(r) - 1)])
+    ]
+    assert char_bigrams(text) == plain
