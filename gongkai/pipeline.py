@@ -1,6 +1,12 @@
 """Ingest pipeline: documents from any source -> stages -> analysis -> search backend.
 
 Memory stays bounded by the batch size, whatever the corpus size.
+
+With an `Outbox` (durable ingest), every accepted batch is written to the relational database
+before the engine sees it and confirmed only after the engine acknowledged it (bulk success and
+refresh). An unreachable engine does not stop ingest: documents keep being read, checked and
+stored; the engine is retried with exponential backoff and the backlog is drained, oldest first,
+as soon as it answers again.
 """
 
 from __future__ import annotations
@@ -10,9 +16,10 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 from analysis.analyzer import DocumentAnalyzer
-from engines.base import SearchBackend
-from gongkai.document import Document
+from engines.base import EngineError, EngineUnavailable, SearchBackend
+from gongkai.document import AnalyzedDocument, Document
 from gongkai.enrichment import DocumentStage, run_stages
+from gongkai.outbox import Backoff, Outbox, OutboxDrainer, PendingDocument
 from ingest.base import DropItem
 
 
@@ -21,6 +28,10 @@ class IngestReport:
     documents: int = 0
     problems: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    # Durable ingest only: accepted documents still waiting in the outbox at the end (the
+    # engine stayed unreachable), and the engine's last complaint.
+    pending: int = 0
+    engine_error: str | None = None
 
     @property
     def docs_per_second(self) -> float:
@@ -37,6 +48,9 @@ class IngestPipeline:
         batch_size: int = 500,
         stages: Sequence[DocumentStage] = (),
         observers: Sequence[Callable[[Document], None]] = (),
+        outbox: Outbox | None = None,
+        backoff: Backoff | None = None,
+        sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.analyzer = analyzer
         self.backend = backend
@@ -44,6 +58,21 @@ class IngestPipeline:
         self.stages = list(stages)
         # Told about every document that is indexed (e.g. to build the lineage graph).
         self.observers = list(observers)
+        self.outbox = outbox
+        self.backoff = backoff or Backoff()
+        self._drainer = (
+            OutboxDrainer(outbox, backend, analyzer, batch_size, self.backoff, sleep, self._analyze)
+            if outbox is not None
+            else None
+        )
+        # Engine state during one run (durable ingest): a backlog exists in the outbox, how
+        # many attempts failed in a row, and when the next one is due (time.monotonic()).
+        self._backlog = False
+        self._failures = 0
+        self._retry_at = 0.0
+        self._engine_error: str | None = None
+        # Batches the engine refused (set aside in the outbox), reported as problems.
+        self._rejected: list[str] = []
 
     def run(
         self,
@@ -54,7 +83,7 @@ class IngestPipeline:
         """Index every `Document` in ``items``; anything else is a reported problem."""
         report = IngestReport()
         started = time.perf_counter()
-        self.backend.ensure_index()
+        self._start_engine()
         # Keyed by id: the same document twice in one batch is indexed once (last wins).
         batch: dict[str, Document] = {}
         for item in items:
@@ -77,11 +106,90 @@ class IngestPipeline:
             if len(batch) >= self.batch_size:
                 self._flush(batch)
         self._flush(batch)
-        self.backend.refresh()
+        self._finish(report)
         report.seconds = time.perf_counter() - started
         return report
 
+    def _analyze(self, docs: Sequence[Document]) -> list[AnalyzedDocument]:
+        # The one place a batch is analysed (the outbox drain uses it too).
+        return self.analyzer.analyze_many(docs)
+
     def _flush(self, batch: dict[str, Document]) -> None:
-        if batch:
-            self.backend.index([self.analyzer.analyze(d) for d in batch.values()])
-            batch.clear()
+        if not batch:
+            return
+        docs = list(batch.values())
+        batch.clear()
+        if self.outbox is None:
+            self.backend.index(self._analyze(docs))
+            return
+        seqs = self.outbox.add(docs)  # durable before the engine sees them
+        if self._backlog:
+            # Older documents wait: deliver in order, when the next retry is due.
+            if time.monotonic() >= self._retry_at:
+                self._drain_backlog()
+            return
+        try:
+            self.backend.index(self._analyze(docs))
+            self.backend.refresh()
+        except EngineUnavailable as exc:
+            self.outbox.record_failure(seqs, str(exc))
+            self._engine_failed(exc)
+            return
+        except EngineError:
+            # Refused, not unreachable: one document at a time, so only the refused ones are
+            # set aside and the rest of the batch is indexed.
+            assert self._drainer is not None
+            pending = [PendingDocument(seq, doc) for seq, doc in zip(seqs, docs, strict=True)]
+            try:
+                self._drainer.deliver(pending, self._rejected)
+            except EngineUnavailable as exc:  # gone in between: the rows stay queued
+                self._engine_failed(exc)
+            return
+        self.outbox.confirm(seqs)
+
+    # -- durable ingest: engine outages ------------------------------------------------
+    def _start_engine(self) -> None:
+        self._backlog, self._failures, self._retry_at, self._engine_error = False, 0, 0.0, None
+        self._rejected = []
+        if self.outbox is None:
+            self.backend.ensure_index()
+            return
+        try:
+            self.backend.ensure_index()
+        except EngineUnavailable as exc:
+            self._engine_failed(exc)
+            return
+        # Documents left by an earlier run go first.
+        self._backlog = self.outbox.count() > 0
+
+    def _engine_failed(self, exc: EngineUnavailable) -> None:
+        self._backlog = True
+        self._failures += 1
+        self._engine_error = str(exc)
+        self._retry_at = time.monotonic() + self.backoff.delay(self._failures)
+
+    def _drain_backlog(self) -> None:
+        assert self._drainer is not None
+        try:
+            self.backend.ensure_index()
+            self._drainer.drain_once(self._rejected)
+        except EngineUnavailable as exc:
+            self._engine_failed(exc)
+            return
+        self._backlog, self._failures, self._engine_error = False, 0, None
+
+    def _finish(self, report: IngestReport) -> None:
+        if self._drainer is None or self.outbox is None:
+            self.backend.refresh()
+            return
+        if self._backlog:
+            # Bounded: retry with backoff for the configured window, then leave the rest to
+            # `gongkai index drain` (it is safe in the outbox).
+            drained = self._drainer.drain()
+            report.engine_error = drained.last_error
+            self._backlog = not drained.complete
+        report.pending = self.outbox.count()
+        report.problems += [
+            f"engine refused (kept aside; `gongkai index retry` requeues it): {error}"
+            for error in self._rejected
+        ]

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 from typing import Literal
 
@@ -35,6 +36,20 @@ class Settings(BaseSettings):
         description="Alias that search reads and ingest writes; the real index is versioned.",
     )
     batch_size: int = Field(default=500, ge=1, description="Documents per indexing batch.")
+    # Durable ingest (gongkai.outbox): an unreachable engine is retried with exponential
+    # backoff; documents wait in the outbox table meanwhile, nothing is dropped.
+    index_retry_initial_s: float = Field(
+        default=1.0, gt=0, description="First wait before retrying an unreachable engine."
+    )
+    index_retry_max_s: float = Field(
+        default=30.0, gt=0, description="Longest single wait between engine retries."
+    )
+    index_retry_window_s: float = Field(
+        default=120.0,
+        ge=0,
+        description="How long ingest keeps retrying at its end before leaving the backlog "
+        "in the outbox for `gongkai index drain`.",
+    )
     max_file_bytes: int = Field(
         default=100 * 1024 * 1024,
         description="HTML/TXT files larger than this are refused by ingest, with a message; "
@@ -47,6 +62,31 @@ class Settings(BaseSettings):
         "gongkai.sqlite under data_dir.",
     )
     max_query_chars: int = Field(default=1000, ge=1, description="Longer queries are cut here.")
+
+    # Limits and accounts (search_api/limits.py, search_api/auth.py).
+    max_request_bytes: int = Field(
+        default=1024 * 1024,
+        ge=1,
+        description="Request bodies larger than this are refused with 413 (declared or streamed).",
+    )
+    rate_limit_search: str = Field(
+        default="120/minute",
+        description="Per-client limit on search, suggest and feed requests (moving window; "
+        "syntax of the `limits` library, e.g. '120/minute;2000/hour'); '' turns it off.",
+    )
+    rate_limit_export: str = Field(
+        default="20/minute", description="Per-client limit on export requests; '' turns it off."
+    )
+    rate_limit_login: str = Field(
+        default="10/minute", description="Per-client limit on login attempts; '' turns it off."
+    )
+    session_lifetime_s: int = Field(
+        default=8 * 3600, ge=60, description="Web sessions expire this many seconds after login."
+    )
+    cookie_secure: bool = Field(
+        default=False,
+        description="Send the session cookie only over HTTPS (turn on behind TLS).",
+    )
 
     # Crawler knobs most often changed; `ingest.crawl.config.CrawlSettings` has the rest and
     # the defaults used when these are left unset.
@@ -64,3 +104,7 @@ class Settings(BaseSettings):
     @property
     def index_dir(self) -> Path:
         return self.data_dir / "index"
+
+    @property
+    def session_lifetime(self) -> timedelta:
+        return timedelta(seconds=self.session_lifetime_s)

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# The main job on the embedded default: install into .venv, ingest the sample corpus,
-# serve search on http://127.0.0.1:8000 (Ctrl-C stops it).
+# The main job on the embedded default: install into .venv, ingest the sample corpus, discover
+# its topics, serve the search pages and API on http://127.0.0.1:8000 (Ctrl-C stops it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -11,4 +11,5 @@ python3 -m venv .venv
 export GONGKAI_DATA_DIR="${GONGKAI_DATA_DIR:-.gongkai}"
 .venv/bin/gongkai ingest samples/sample_docs.jsonl
 .venv/bin/gongkai search 最低生活保障 --limit 3
+.venv/bin/gongkai topics build --k 6
 exec .venv/bin/gongkai serve --host 127.0.0.1 --port "${GONGKAI_PORT:-8000}"

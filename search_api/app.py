@@ -18,8 +18,9 @@ from gongkai.document import Document
 from gongkai.linking import lineage_path
 from gongkai.settings import Settings
 from search_api.feeds import atom_feed
+from search_api.limits import install_limits
 from search_api.problems import install_problem_handlers
-from search_api.routes import accounts, compilations, topics, web
+from search_api.routes import accounts, compilations, exports, topics, web
 from search_api.service import SearchResponse, SearchService
 from search_api.suggest import Suggestions
 
@@ -43,8 +44,10 @@ def create_app(settings: Settings, backend: SearchBackend | None = None) -> Fast
     # Editorial state (users, compilations, topics, audit): one engine per app, shared by routes.
     app.state.database = create_database_engine(settings)
     install_problem_handlers(app)
+    install_limits(app, settings)
     app.include_router(accounts.router)
     app.include_router(compilations.router)
+    app.include_router(exports.router)
     app.include_router(topics.router)
     app.include_router(web.router)
 
@@ -70,7 +73,28 @@ def create_app(settings: Settings, backend: SearchBackend | None = None) -> Fast
         year_from: Annotated[int | None, Query(ge=1949, le=2100)] = None,
         year_to: Annotated[int | None, Query(ge=1949, le=2100)] = None,
         facets: Annotated[bool, Query(description="Count values of the facet fields.")] = False,
+        cursor: Annotated[
+            str | None,
+            Query(
+                max_length=2048,
+                description="next_cursor of the previous page (same q, sort and filters); "
+                "replaces offset and goes beyond its cap.",
+            ),
+        ] = None,
+        recency: Annotated[
+            float,
+            Query(
+                ge=0,
+                le=100,
+                description="Favour newer documents: half-life in years (e.g. 5); 0 = off.",
+            ),
+        ] = 0.0,
     ) -> SearchResponse:
+        if cursor is None and offset + limit > MAX_OFFSET:
+            # OpenSearch refuses from + size beyond its result window; say so for every engine.
+            raise HTTPException(
+                422, f"offset + limit must be at most {MAX_OFFSET}; page deeper with cursor="
+            )
         filters = {
             "agency": agency,
             "doc_type": doc_type,
@@ -88,6 +112,8 @@ def create_app(settings: Settings, backend: SearchBackend | None = None) -> Fast
             year_from=year_from,
             year_to=year_to,
             facets=list(FACET_FIELDS) if facets else None,
+            cursor=cursor,
+            recency=recency,
         )
 
     @app.get("/documents/{doc_id}", response_model=Document, summary="One document")

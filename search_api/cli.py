@@ -12,6 +12,7 @@ import tempfile
 from collections.abc import Callable
 from contextlib import ExitStack, closing
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -37,6 +38,7 @@ from search_api.commands import users as users_commands
 if TYPE_CHECKING:
     from analysis.analyzer import DocumentAnalyzer
     from engines.base import SearchBackend
+    from evaluation.retrieval import JudgedQuery
     from gongkai.document import Document
     from gongkai.enrichment import DocumentStage
     from search_api.service import SearchService
@@ -52,11 +54,14 @@ app = typer.Typer(
 )
 eval_app = typer.Typer(help="Measure quality on judged data (prints one JSON object with --json).")
 app.add_typer(eval_app, name="eval")
-index_app = typer.Typer(help="Inspect or drop the search index.")
+index_app = typer.Typer(help="Inspect, rebuild, drain the backlog of, or drop the search index.")
 app.add_typer(index_app, name="index")
 app.add_typer(topics_commands.app, name="topics")
 app.add_typer(compile_commands.app, name="compile")
-app.add_typer(export_commands.app, name="export")
+# A single command (not a group): `gongkai export --query ... --out FILE`.
+app.command("export", help=export_commands.app.info.help, no_args_is_help=True)(
+    export_commands.export
+)
 app.add_typer(users_commands.app, name="users")
 
 err = Console(stderr=True)
@@ -113,20 +118,32 @@ def _index_documents(
     documents afterwards; evaluation turns it off to index a corpus exactly as given.
     """
     # Imported here so `gongkai --help` stays instant (jieba's dictionary, the engines).
-    from analysis.analyzer import DocumentAnalyzer
     from analysis.tokenizer import GovTokenizer
     from engines import make_backend
+    from gongkai.database import create_database_engine
+    from gongkai.outbox import Backoff, Outbox
+    from gongkai.parallel import ParallelAnalyzer
     from gongkai.pipeline import IngestPipeline
     from ingest.manager import read_sources
 
     backend = make_backend(settings)
-    analyzer = DocumentAnalyzer(GovTokenizer())
+    # Durable ingest: accepted documents wait in the outbox until the engine has them.
+    outbox = Outbox(create_database_engine(settings))
+    # Analysis on every core (small batches stay in this process): gongkai.parallel.
+    analyzer = ParallelAnalyzer(GovTokenizer())
     with ExitStack() as cleanup:
+        cleanup.callback(analyzer.close)
         stages, observers, finish = (
             _enrichment(settings, backend, analyzer, cleanup) if enrich else ([], [], None)
         )
         pipeline = IngestPipeline(
-            analyzer, backend, settings.batch_size, stages=stages, observers=observers
+            analyzer,
+            backend,
+            settings.batch_size,
+            stages=stages,
+            observers=observers,
+            outbox=outbox,
+            backoff=Backoff.from_settings(settings),
         )
         with _progress() as progress:
             task = progress.add_task(description, total=None, rate="")
@@ -154,6 +171,11 @@ def _index_documents(
         f"indexed {report.documents} documents in {report.seconds:.1f} s "
         f"({report.docs_per_second:,.0f} docs/s); {len(report.problems)} skipped"
     )
+    if report.pending:
+        err.print(
+            f"[yellow]{report.pending} documents wait in the outbox[/] (engine: "
+            f"{report.engine_error}); they are safe: `gongkai index drain` delivers them"
+        )
     return report.documents
 
 
@@ -186,14 +208,20 @@ def _enrichment(
         duplicates,
     ]
 
+    # Living compilations: what is indexed is checked against their standing queries.
+    from compilations.proposals import ProposalObserver
+
+    proposals = ProposalObserver(settings, analyzer.tokenizer)
+
     def finish() -> str:
         linked = linker.finish(dict(duplicates.grouped))
         return (
             f"linked {linked.documents} documents: {linked.validity_changed} validity changes "
-            f"from other documents, {linked.regrouped} canonical documents with reprints"
+            f"from other documents, {linked.regrouped} canonical documents with reprints; "
+            + proposals.finish()
         )
 
-    return stages, [linker.observe], finish
+    return stages, [linker.observe, proposals], finish
 
 
 @app.command()
@@ -446,15 +474,151 @@ def index_status(
     ctx: typer.Context,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
-    """Show the engine, the live index and how many documents it holds."""
-    from engines import make_backend
+    """Show the engine, the live index, how many documents it holds, and the ingest backlog
+    (documents accepted but not yet acknowledged by the engine)."""
+    from engines import EngineUnavailable, make_backend
+    from gongkai.database import create_database_engine
+    from gongkai.outbox import Outbox
 
-    health = make_backend(_settings(ctx)).health()
+    settings = _settings(ctx)
+    health: dict[str, object]
+    try:
+        health = make_backend(settings).health()
+    except EngineUnavailable as exc:
+        # The backlog is most interesting exactly when the engine is down.
+        health = {"engine": settings.engine, "error": str(exc)}
+    backlog = Outbox(create_database_engine(settings)).status().as_dict()
+    health.update({f"outbox_{key}": value for key, value in backlog.items()})
     if as_json:
         out.print_json(json.dumps(health, ensure_ascii=False))
     else:
         for key, value in health.items():
             out.print(f"{key}: {value}")
+
+
+@index_app.command("drain")
+def index_drain(
+    ctx: typer.Context,
+    wait: Annotated[
+        float | None,
+        typer.Option(
+            help="Seconds to keep retrying an unreachable engine (exponential backoff); "
+            "default GONGKAI_INDEX_RETRY_WINDOW_S, 0 tries once."
+        ),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Deliver the ingest backlog (the outbox) to the engine; exit 1 if some still waits."""
+    _drain(_settings(ctx), wait, as_json, requeue=False)
+
+
+@index_app.command("retry")
+def index_retry(
+    ctx: typer.Context,
+    wait: Annotated[
+        float | None,
+        typer.Option(help="Seconds to keep retrying an unreachable engine, as for drain."),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Requeue the documents the engine refused (see `index status`), then drain."""
+    _drain(_settings(ctx), wait, as_json, requeue=True)
+
+
+def _drain(settings: Settings, wait: float | None, as_json: bool, *, requeue: bool) -> None:
+    from analysis.analyzer import DocumentAnalyzer
+    from analysis.tokenizer import GovTokenizer
+    from engines import make_backend
+    from gongkai.audit import AuditLog
+    from gongkai.database import create_database_engine
+    from gongkai.outbox import Backoff, Outbox, OutboxDrainer
+    from search_api.commands.users import cli_actor
+
+    backend = make_backend(settings)
+    database = create_database_engine(settings)
+    outbox = Outbox(database)
+    if requeue:
+        requeued = outbox.requeue_rejected()
+        AuditLog(database).record(
+            cli_actor(), "index.retry", settings.index_name, None, {"requeued": requeued}
+        )
+        err.print(f"requeued {requeued} refused documents")
+    drainer = OutboxDrainer(
+        outbox,
+        backend,
+        DocumentAnalyzer(GovTokenizer()),
+        settings.batch_size,
+        Backoff.from_settings(settings),
+    )
+    report = drainer.drain(wait)
+    backend.close()
+    result = {
+        "indexed": report.indexed,
+        "pending": report.pending,
+        "rejected": report.rejected,
+        "error": report.last_error,
+    }
+    if as_json:
+        out.print_json(json.dumps(result, ensure_ascii=False))
+    else:
+        err.print(
+            f"delivered {report.indexed} documents; {report.pending} still wait, "
+            f"{report.rejected} refused by the engine"
+        )
+        if report.last_error:
+            err.print(f"[yellow]engine:[/] {report.last_error}")
+    if report.pending or report.rejected:
+        raise typer.Exit(1)
+
+
+@index_app.command("rebuild")
+def index_rebuild(
+    ctx: typer.Context,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Re-analyse every document into a new index of the current mapping version, then switch
+    search to it in one step (search keeps answering from the old index meanwhile)."""
+    from analysis.analyzer import DocumentAnalyzer
+    from analysis.tokenizer import GovTokenizer
+    from engines import make_backend
+    from gongkai.audit import AuditLog
+    from gongkai.database import create_database_engine
+    from gongkai.outbox import Outbox
+    from gongkai.reindex import rebuild_index
+    from search_api.commands.users import cli_actor
+
+    settings = _settings(ctx)
+    backend = make_backend(settings)
+    database = create_database_engine(settings)
+    outbox = Outbox(database)
+    before = backend.health().get("index")
+    with _progress() as progress:
+        task = progress.add_task("rebuild index", total=None, rate="")
+        report = rebuild_index(
+            backend,
+            DocumentAnalyzer(GovTokenizer()),
+            outbox=outbox,
+            batch_size=settings.batch_size,
+            on_document=lambda: progress.advance(task),
+        )
+    backend.close()
+    result = {
+        "index": report.index,
+        "documents": report.documents,
+        "drained": report.drained,
+        "pending": report.pending,
+        "seconds": round(report.seconds, 2),
+    }
+    AuditLog(database).record(
+        cli_actor(), "index.rebuild", settings.index_name, {"index": before}, result
+    )
+    if as_json:
+        out.print_json(json.dumps(result, ensure_ascii=False))
+    else:
+        err.print(
+            f"rebuilt {report.index} with {report.documents} documents in "
+            f"{report.seconds:.1f} s; {report.drained} delivered from the outbox"
+        )
 
 
 @index_app.command("drop")
@@ -478,41 +642,98 @@ def eval_retrieval(
     queries: Annotated[
         Path, typer.Option(help="JSONL queries (id, text, relevant_doc_ids).", exists=True)
     ],
+    engines: Annotated[
+        str | None,
+        typer.Option(
+            help="Comma-separated engines to compare, e.g. embedded,opensearch "
+            "(default: the --engine in use)."
+        ),
+    ] = None,
+    opensearch_url: Annotated[
+        str | None,
+        typer.Option(help="URL of the OpenSearch/Elasticsearch node for those engines."),
+    ] = None,
+    baseline: Annotated[
+        bool,
+        typer.Option(help="Also run plain BM25 on jieba tokens, on the same index."),
+    ] = True,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
-    """Index CORPUS into a fresh temporary index, run every query, print Recall@1/10/100 and
-    MRR@10."""
+    """Index CORPUS into a fresh temporary index of each engine, run every query with the
+    default ranking (and plain BM25 beside it), print Recall@1/10/100, MRR@10 and latency."""
+    base = _settings(ctx)
+    kinds = [k.strip() for k in (engines or base.engine).split(",") if k.strip()]
+    known = ("embedded", "opensearch", "elasticsearch")
+    unknown = [k for k in kinds if k not in known]
+    if unknown or not kinds:
+        raise typer.BadParameter(f"unknown engine(s) {unknown}; choose from {', '.join(known)}")
+    from evaluation.retrieval import load_judged_queries
+
+    judged = load_judged_queries(queries)
+    runs: list[dict[str, object]] = []
+    for kind in kinds:
+        settings = base.model_copy(update={"engine": kind})
+        if opensearch_url and kind != "embedded":
+            settings = settings.model_copy(update={"engine_url": opensearch_url})
+        runs += _eval_one_engine(settings, corpus, judged, baseline)
+    first = runs[0]
+    report = {**first, "runs": runs}
+    if as_json:
+        sys.stdout.write(json.dumps(report, ensure_ascii=False) + "\n")
+        return
+    table = Table(title=f"retrieval on {queries.name} ({len(judged)} queries)")
+    columns = [k for k in first if k != "queries"]
+    for key in columns:
+        table.add_column(_SHORT_COLUMNS.get(key, key))
+    for run in runs:
+        table.add_row(*[str(run.get(k, "")) for k in columns])
+    out.print(table)
+
+
+# Short headings keep the side-by-side table readable in an 80-column terminal.
+_SHORT_COLUMNS = {
+    "recall@1": "R@1",
+    "recall@10": "R@10",
+    "recall@100": "R@100",
+    "mrr@10": "MRR@10",
+    "latency_ms_p50": "p50 ms",
+    "latency_ms_p99": "p99 ms",
+}
+
+
+def _eval_one_engine(
+    base: Settings, corpus: Path, judged: list[JudgedQuery], baseline: bool
+) -> list[dict[str, object]]:
+    """Default (and baseline) scores of one engine on a fresh, temporary index."""
     from analysis.tokenizer import GovTokenizer
     from engines import make_backend
-    from evaluation.retrieval import evaluate, load_judged_queries
+    from evaluation.retrieval import default_ranker, evaluate, plain_bm25_ranker
     from search_api.service import SearchService
 
-    base = _settings(ctx)
-    judged = load_judged_queries(queries)
+    runs: list[dict[str, object]] = []
     with tempfile.TemporaryDirectory(prefix="gongkai-eval-") as tmp:
         # A fresh index: its own data dir, and on a cluster its own alias, dropped afterwards.
         settings = base.model_copy(
             update={"data_dir": Path(tmp), "index_name": f"gongkai-eval-{Path(tmp).name.lower()}"}
         )
-        _index_documents(settings, [corpus], "index corpus", enrich=False)
+        _index_documents(settings, [corpus], f"index corpus ({settings.engine})", enrich=False)
         backend = make_backend(settings)
         try:
             service = SearchService(backend, GovTokenizer(), settings.max_query_chars)
-            with _progress() as progress:
-                task = progress.add_task("queries", total=len(judged), rate="")
-                scores = evaluate(service, judged, lambda: progress.advance(task))
+            rankers = [("default", default_ranker(service))]
+            if baseline:
+                rankers.append(("plain BM25", plain_bm25_ranker(service)))
+            for name, ranker in rankers:
+                with _progress() as progress:
+                    task = progress.add_task(
+                        f"{settings.engine}: {name}", total=len(judged), rate=""
+                    )
+                    scores = evaluate(ranker, judged, partial(progress.advance, task))
+                runs.append({"engine": settings.engine, "ranking": name, **scores})
         finally:
             backend.drop()
             backend.close()
-    report = {"engine": base.engine, **scores}
-    if as_json:
-        sys.stdout.write(json.dumps(report, ensure_ascii=False) + "\n")
-        return
-    table = Table(title=f"retrieval on {queries.name} ({base.engine})")
-    for key in report:
-        table.add_column(key)
-    table.add_row(*[str(v) for v in report.values()])
-    out.print(table)
+    return runs
 
 
 @eval_app.command("metadata")
@@ -548,6 +769,43 @@ def eval_metadata(
             _fmt(base["accuracy"]),
             str(base["false_extractions"]),
         )
+    out.print(table)
+
+
+@eval_app.command("clustering")
+def eval_clustering(
+    docs: Annotated[Path, typer.Option(help="Labelled JSONL (e.g. msga_messages).", exists=True)],
+    label_field: Annotated[str, typer.Option(help="Field holding the gold label.")],
+    k: Annotated[int | None, typer.Option(help="Clusters (default: distinct labels).")] = None,
+    where: Annotated[
+        list[str] | None, typer.Option(help="Keep records with FIELD=VALUE (repeatable).")
+    ] = None,
+    skip_label: Annotated[
+        list[str] | None, typer.Option(help="Drop records with this label (repeatable).")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+) -> None:
+    """Cluster the labelled documents with the topic pipeline and with a plain baseline
+    (TF-IDF with jieba.lcut inside + KMeans); print NMI, ARI, purity and macro F1 of both."""
+    from evaluation.clustering import evaluate_clustering, load_labelled, parse_where
+
+    records = load_labelled(docs, label_field, parse_where(where or []), skip_label or [])
+    with _progress() as progress:
+        task = progress.add_task("tokenise", total=len(records), rate="")
+        scores = evaluate_clustering(records, k, lambda n: progress.advance(task, n))
+    if as_json:
+        sys.stdout.write(json.dumps(scores, ensure_ascii=False) + "\n")
+        return
+    table = Table(
+        title=f"clustering of {docs.name}: {scores['documents']} documents, k={scores['k']}"
+    )
+    for column in ("", "nmi", "ari", "purity", "macro_f1"):
+        table.add_column(column)
+    for name, row in (
+        ("project", scores),
+        ("baseline (jieba TF-IDF + KMeans)", scores["baseline"]),
+    ):
+        table.add_row(name, *[_fmt(row[key]) for key in ("nmi", "ari", "purity", "macro_f1")])
     out.print(table)
 
 

@@ -1,0 +1,290 @@
+"""Ingest end to end: JSONL -> documents -> analysed -> indexed, documents per second and peak
+memory, the project's way beside a plain baseline in the same run.
+
+Corpus: documents of ~2,000 characters resampled from the real lawrefbook texts, written as
+JSONL once (cached in the temp folder). Every measurement runs in a fresh process, so its peak
+RSS is its own. Rows:
+
+  embedded  cli ingest (outbox), no enrichment   what `gongkai ingest` does, analysis on all
+                                                 cores (gongkai.parallel), stages off
+  embedded  cli ingest (outbox), enrichment      + metadata, validity, references, keywords,
+                                                 near-duplicates and linking (smaller corpus)
+  embedded  pipeline, all cores                  IngestPipeline + ParallelAnalyzer, no outbox
+  embedded  pipeline, one core                   the same with the in-process DocumentAnalyzer
+  embedded  baseline: jieba.lcut, one core       the same pipeline with plain jieba tokens
+  opensearch  pipeline, all cores                IngestPipeline into the alias (refresh 1 s)
+  opensearch  bulk load, all cores               `rebuild`: bulk into a new index with refresh
+                                                 off and no replicas, then the alias switch
+
+Memory bounded by batch size: the all-cores pipeline row is measured at two corpus sizes
+(--docs and --docs/4); peak RSS should not grow with the corpus.
+
+    python bench/ingest.py [--runs 3] [--docs 20000] [--start-opensearch | --opensearch-url URL]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench._common import REPO, corpus_path, peak_rss_mb, print_table, summary, write_corpus
+
+WAYS = {
+    "cli": "cli ingest (outbox), no enrichment",
+    "cli-enrich": "cli ingest (outbox), enrichment",
+    "pipeline": "pipeline, all cores",
+    "sequential": "pipeline, one core",
+    "baseline": "baseline: jieba.lcut, one core",
+    "bulk": "bulk load (refresh off), all cores",
+}
+
+
+def _settings(engine: str, url: str | None, data_dir: Path) -> object:
+    from gongkai.settings import Settings
+
+    if engine == "embedded":
+        return Settings(data_dir=data_dir)
+    return Settings(
+        engine="opensearch",
+        engine_url=url or "",
+        data_dir=data_dir,
+        index_name=f"gongkai-bench-{uuid.uuid4().hex[:8]}",
+    )
+
+
+def _plain_analyzer() -> object:
+    """DocumentAnalyzer whose tokens come from plain ``jieba.lcut`` (no bigrams)."""
+    import warnings
+
+    from analysis.analyzer import DocumentAnalyzer
+    from analysis.tokenizer import GovTokenizer, is_word
+    from gongkai.document import AnalyzedDocument, Document
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        import jieba
+
+        plain = jieba.Tokenizer()
+        plain.initialize()
+
+    class PlainAnalyzer(DocumentAnalyzer):
+        def analyze(self, doc: Document) -> AnalyzedDocument:
+            return AnalyzedDocument(
+                document=doc,
+                title_tokens=[t for t in plain.lcut(doc.title) if is_word(t)],
+                body_tokens=[t for t in plain.lcut(doc.body) if is_word(t)],
+            )
+
+    return PlainAnalyzer(GovTokenizer())
+
+
+def _cpu_seconds(pids: set[int] = frozenset()) -> float:  # type: ignore[assignment]
+    """CPU time of this process (all its threads: the engine's too) and of ``pids``."""
+    import os
+
+    times = os.times()
+    total = times.user + times.system
+    tick = os.sysconf("SC_CLK_TCK")
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / tick
+    return total
+
+
+def _worker_pids(analyzer: object) -> set[int]:
+    pool = getattr(analyzer, "_pool", None)
+    return set(getattr(pool, "_processes", None) or {})
+
+
+def measure_one(way: str, engine: str, corpus: Path, url: str | None) -> dict[str, float]:
+    """One ingest in this process; what the parent reads from our stdout."""
+    from analysis.analyzer import DocumentAnalyzer
+    from analysis.tokenizer import GovTokenizer
+    from engines import make_backend
+    from gongkai.parallel import ParallelAnalyzer
+    from gongkai.pipeline import IngestPipeline
+    from gongkai.settings import Settings
+    from ingest.manager import read_sources
+
+    with tempfile.TemporaryDirectory(prefix="gongkai-bench-ingest-") as tmp:
+        settings = _settings(engine, url, Path(tmp))
+        assert isinstance(settings, Settings)
+        backend = make_backend(settings)
+        try:
+            started = time.perf_counter()
+            cpu_before = _cpu_seconds()
+            workers: set[int] = set()
+            if way in ("cli", "cli-enrich"):
+                from search_api.cli import _index_documents
+
+                documents = _index_documents(
+                    settings, [corpus], "bench", enrich=way == "cli-enrich"
+                )
+                # The CLI's workers are gone by now: their CPU is not counted (see README).
+                cpu_after = _cpu_seconds()
+            elif way == "bulk":
+                with ParallelAnalyzer(GovTokenizer()) as analyzer:
+                    documents = 0
+
+                    def analysed() -> Iterator[object]:
+                        nonlocal documents
+                        batch = []
+                        for item in read_sources([corpus], settings):
+                            batch.append(item)
+                            if len(batch) >= settings.batch_size:
+                                documents += len(batch)
+                                yield from analyzer.analyze_many(batch)  # type: ignore[arg-type]
+                                batch = []
+                        documents += len(batch)
+                        yield from analyzer.analyze_many(batch)  # type: ignore[arg-type]
+
+                    backend.rebuild(analysed())  # type: ignore[arg-type]
+                    workers = _worker_pids(analyzer)
+                    cpu_after = _cpu_seconds(workers)
+            else:
+                analyzer: DocumentAnalyzer
+                if way == "pipeline":
+                    analyzer = ParallelAnalyzer(GovTokenizer())
+                elif way == "sequential":
+                    analyzer = DocumentAnalyzer(GovTokenizer())
+                else:
+                    analyzer = _plain_analyzer()  # type: ignore[assignment]
+                report = IngestPipeline(analyzer, backend, settings.batch_size).run(
+                    read_sources([corpus], settings)
+                )
+                workers = _worker_pids(analyzer)
+                cpu_after = _cpu_seconds(workers)
+                if isinstance(analyzer, ParallelAnalyzer):
+                    analyzer.close()
+                documents = report.documents
+            seconds = time.perf_counter() - started
+            count = backend.count()
+        finally:
+            if engine == "opensearch":
+                backend.drop()
+            backend.close()
+    return {
+        "documents": documents,
+        "indexed": count,
+        "seconds": seconds,
+        "cpu_seconds": cpu_after - cpu_before,
+        "workers": len(workers),
+        "rss_mb": peak_rss_mb(),
+    }
+
+
+def run_child(way: str, engine: str, corpus: Path, url: str | None) -> dict[str, float]:
+    command = [
+        sys.executable,
+        __file__,
+        "--child",
+        way,
+        "--engine",
+        engine,
+        "--corpus",
+        str(corpus),
+    ]
+    if url:
+        command += ["--opensearch-url", url]
+    done = subprocess.run(command, capture_output=True, text=True, cwd=REPO, check=False)
+    if done.returncode != 0:
+        sys.exit(f"{way} on {engine} failed:\n{done.stderr[-3000:]}")
+    result: dict[str, float] = json.loads(done.stdout.strip().splitlines()[-1])
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--docs", type=int, default=20_000)
+    parser.add_argument("--enrich-docs", type=int, default=2_000, help="enrichment is slow")
+    parser.add_argument("--baseline-docs", type=int, default=2_000, help="jieba is slow")
+    parser.add_argument("--opensearch-url")
+    parser.add_argument("--start-opensearch", action="store_true")
+    parser.add_argument("--child", choices=sorted(WAYS), help=argparse.SUPPRESS)
+    parser.add_argument("--engine", default="embedded", help=argparse.SUPPRESS)
+    parser.add_argument("--corpus", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+
+    if args.child:
+        print(json.dumps(measure_one(args.child, args.engine, args.corpus, args.opensearch_url)))
+        return
+
+    node = None
+    url = args.opensearch_url
+    if args.start_opensearch and not url:
+        from tests.engine.node import start_node
+
+        node = start_node()
+        url = node.url
+
+    big = write_corpus(corpus_path(args.docs), args.docs)
+    small = write_corpus(corpus_path(args.docs // 4), args.docs // 4)
+    enrich = write_corpus(corpus_path(args.enrich_docs), args.enrich_docs)
+    baseline = write_corpus(corpus_path(args.baseline_docs), args.baseline_docs)
+    plan: list[tuple[str, str, Path]] = [
+        ("embedded", "pipeline", big),
+        ("embedded", "pipeline", small),
+        ("embedded", "cli", big),
+        ("embedded", "sequential", big),
+        ("embedded", "baseline", baseline),
+        ("embedded", "cli-enrich", enrich),
+    ]
+    if url:
+        plan += [("opensearch", "pipeline", big), ("opensearch", "bulk", big)]
+    chars = sum(len(json.loads(line)["text"]) for line in big.open(encoding="utf-8"))
+    print(f"corpus: {args.docs} documents of {chars / args.docs:,.0f} characters on average")
+
+    rows = []
+    try:
+        for engine, way, corpus in plan:
+            rates, cpu_rates, rss = [], [], []
+            documents = indexed = 0.0
+            for _ in range(args.runs):
+                result = run_child(way, engine, corpus, url)
+                rates.append(result["documents"] / result["seconds"])
+                cpu_rates.append(result["documents"] / result["cpu_seconds"])
+                rss.append(result["rss_mb"])
+                documents, indexed = result["documents"], result["indexed"]
+            rows.append(
+                (
+                    engine,
+                    WAYS[way],
+                    f"{int(documents):,}",
+                    f"{int(indexed):,}",
+                    summary(rates),
+                    summary(cpu_rates) + ("*" if way.startswith("cli") else ""),
+                    summary(rss),
+                )
+            )
+            print(rows[-1], file=sys.stderr, flush=True)
+    finally:
+        if node is not None:
+            node.stop()
+    print_table(
+        ("engine", "way", "documents", "indexed", "docs/s (wall)", "docs/CPU-s", "peak RSS MB"),
+        rows,
+    )
+    print(
+        f"(median [min-max] over {args.runs} runs, each in a fresh process. docs/CPU-s: "
+        "documents per second of CPU used by the ingest process, its engine threads and its "
+        "analysis workers (* the CLI's workers are not counted), i.e. what one core would do "
+        "with the machine to itself; x2 is the ceiling on this 2-core machine. Peak RSS is the "
+        "ingest process; each analysis worker adds ~100 MB.)"
+    )
+
+
+if __name__ == "__main__":
+    main()
