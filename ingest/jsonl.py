@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import codecs
 import json
+import re
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
@@ -191,7 +192,29 @@ def _parse_line(raw: bytes, path: Path, line: int) -> dict[str, Any]:
         ) from exc
     if not isinstance(record, dict):
         raise BadRecord(f"a JSON {type(record).__name__}, not an object", path=path, line=line)
+    if _SURROGATE_ESCAPE.search(text):
+        return {
+            _LONE_SURROGATE.sub("\ufffd", key): _without_lone_surrogates(value)
+            for key, value in record.items()
+        }
     return record
+
+
+# JSON may escape half of a UTF-16 pair (\ud800) on its own: json.loads then gives a string no
+# encoder accepts, which would fail the parser, the engine or an export much later.
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _without_lone_surrogates(value: Any) -> Any:
+    """``value`` with every lone surrogate replaced by U+FFFD (the record is kept)."""
+    if isinstance(value, str):
+        return _LONE_SURROGATE.sub("\ufffd", value)
+    if isinstance(value, list):
+        return [_without_lone_surrogates(v) for v in value]
+    if isinstance(value, dict):
+        return {_without_lone_surrogates(k): _without_lone_surrogates(v) for k, v in value.items()}
+    return value
 
 
 def _record_id(record: dict[str, Any], path: Path, line: int) -> str:

@@ -105,6 +105,9 @@ def parse_html(html: str) -> BeautifulSoup:
     # The declaration's only use, the encoding, has been consumed by the decoder; without it
     # XHTML parses as the HTML it is (and bs4 has no reason to warn about XML).
     html = _XML_DECLARATION.sub("", html, count=1).replace("\x00", "")
+    if not html.isascii():
+        # A lone UTF-16 surrogate (from a JSON escape) cannot be encoded for lxml.
+        html = html.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
     return BeautifulSoup(html, "lxml")
 
 

@@ -263,6 +263,24 @@ def test_broken_lines_are_reported_and_the_rest_loads(tmp_path: Path, settings: 
     assert "title" in problems[2].message
 
 
+def test_lone_surrogate_escapes_become_replacement_characters(
+    tmp_path: Path, settings: Settings
+) -> None:
+    path = tmp_path / "surrogates.jsonl"
+    path.write_text(
+        '{"id": "1", "title": "低保\\ud800通知", "text": "正文", "tags": ["\\udc00"]}\n'
+        '{"id": "2", "title": "表情\\ud83d\\ude00", "html": "<p>\\ud800正文</p>"}\n',
+        encoding="utf-8",
+    )
+    docs, problems = _read(path, settings)
+    assert problems == []
+    assert docs[0].title == "低保\ufffd通知"
+    assert docs[1].title == "表情\U0001f600"  # a proper pair is one character, untouched
+    assert "正文" in docs[1].body
+    for doc in docs:
+        doc.model_dump_json().encode("utf-8")  # nothing left that cannot be encoded
+
+
 def test_a_line_that_is_not_utf8(tmp_path: Path, settings: Settings) -> None:
     path = tmp_path / "mixed.jsonl"
     good = json.dumps({"id": "1", "text": "正文"}, ensure_ascii=False).encode()
