@@ -18,6 +18,7 @@ from gongkai.document import Document
 from gongkai.linking import lineage_path
 from gongkai.settings import Settings
 from search_api.feeds import atom_feed
+from search_api.filters import SearchFilters, search_filters
 from search_api.limits import install_limits
 from search_api.problems import install_problem_handlers
 from search_api.routes import accounts, compilations, exports, topics, web
@@ -54,6 +55,7 @@ def create_app(settings: Settings, backend: SearchBackend | None = None) -> Fast
     @app.get("/search", response_model=SearchResponse, summary="Ranked search with snippets")
     async def search(
         service: Annotated[SearchService, Depends(get_service)],
+        filters: Annotated[SearchFilters, Depends(search_filters)],
         q: Annotated[
             str,
             Query(
@@ -64,14 +66,6 @@ def create_app(settings: Settings, backend: SearchBackend | None = None) -> Fast
         limit: Annotated[int, Query(ge=1, le=100)] = 10,
         offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
         sort: Annotated[Literal["relevance", "newest"], Query()] = "relevance",
-        agency: Annotated[list[str], Query(description="发布机构 (any of)")] = [],  # noqa: B006
-        doc_type: Annotated[list[str], Query(description="通知, 办法, ...")] = [],  # noqa: B006
-        validity: Annotated[list[str], Query(description="有效, 废止, ...")] = [],  # noqa: B006
-        topic_top: Annotated[list[str], Query(description="主题分类, level 1")] = [],  # noqa: B006
-        topic_sub: Annotated[list[str], Query(description="主题分类, level 2")] = [],  # noqa: B006
-        region: Annotated[list[str], Query()] = [],  # noqa: B006
-        year_from: Annotated[int | None, Query(ge=1949, le=2100)] = None,
-        year_to: Annotated[int | None, Query(ge=1949, le=2100)] = None,
         facets: Annotated[bool, Query(description="Count values of the facet fields.")] = False,
         cursor: Annotated[
             str | None,
@@ -95,22 +89,14 @@ def create_app(settings: Settings, backend: SearchBackend | None = None) -> Fast
             raise HTTPException(
                 422, f"offset + limit must be at most {MAX_OFFSET}; page deeper with cursor="
             )
-        filters = {
-            "agency": agency,
-            "doc_type": doc_type,
-            "validity": validity,
-            "topic_top": topic_top,
-            "topic_sub": topic_sub,
-            "region": region,
-        }
         return service.search(
             q,
             limit=limit,
             offset=offset,
             sort=sort,
-            filters=filters,
-            year_from=year_from,
-            year_to=year_to,
+            filters=filters.fields,
+            year_from=filters.year_from,
+            year_to=filters.year_to,
             facets=list(FACET_FIELDS) if facets else None,
             cursor=cursor,
             recency=recency,

@@ -47,6 +47,7 @@ from compilations.export.writer import (
 from compilations.models import PUBLIC_STATUSES, CompilationDocument
 from compilations.service import CompilationService
 from search_api.auth import Principal, Role, current_principal
+from search_api.filters import SearchFilters, search_filters
 from search_api.service import SearchService
 
 router = APIRouter(tags=["exports"])
@@ -116,30 +117,15 @@ async def _respond(
 async def export_query(
     request: Request,
     format: Annotated[FormatName, Query(description=FORMAT_HELP)],
+    filters: Annotated[SearchFilters, Depends(search_filters)],
     q: Annotated[str, Query(max_length=10_000, description="Search text ('' = all).")] = "",
     sort: Annotated[Literal["relevance", "newest"], Query()] = "relevance",
-    agency: Annotated[list[str], Query(description="发布机构 (any of)")] = [],  # noqa: B006
-    doc_type: Annotated[list[str], Query(description="通知, 办法, ...")] = [],  # noqa: B006
-    validity: Annotated[list[str], Query(description="有效, 废止, ...")] = [],  # noqa: B006
-    topic_top: Annotated[list[str], Query(description="主题分类, level 1")] = [],  # noqa: B006
-    topic_sub: Annotated[list[str], Query(description="主题分类, level 2")] = [],  # noqa: B006
-    region: Annotated[list[str], Query()] = [],  # noqa: B006
-    year_from: Annotated[int | None, Query(ge=1949, le=2100)] = None,
-    year_to: Annotated[int | None, Query(ge=1949, le=2100)] = None,
     title: Annotated[str | None, Query(max_length=300, description="Cover title.")] = None,
 ) -> StreamingResponse:
     """The documents a search finds, in its order, up to the first 100,000 (the header
     ``X-Gongkai-Total`` says how many matched, ``X-Gongkai-Truncated`` whether some were
     left out)."""
-    filters = {
-        "agency": agency,
-        "doc_type": doc_type,
-        "validity": validity,
-        "topic_top": topic_top,
-        "topic_sub": topic_sub,
-        "region": region,
-    }
-    search = SearchRequest(q, filters, year_from, year_to, sort)
+    search = SearchRequest(q, filters.fields, filters.year_from, filters.year_to, sort)
     found = await run_in_threadpool(query_export, _service(request), search)
     meta = ExportMeta(
         title=title or f"检索结果：{q or '全部文件'}",
