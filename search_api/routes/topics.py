@@ -18,7 +18,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy import Engine
 
 from compilations.topics.errors import NoTopicModel, TopicNotFound
-from compilations.topics.service import DEFAULT_SET, build_topics, models_dir
+from compilations.topics.service import DEFAULT_SET, BuildSummary, build_topics, models_dir
 from gongkai.audit import AuditLog
 from search_api.auth import Principal, Role, require_role
 
@@ -76,18 +76,6 @@ class BuildRequest(BaseModel):
     query: str | None = Field(default=None, max_length=1000, description="Only its results.")
     set: str | None = Field(default=None, max_length=200)
     max_docs: int = Field(default=10_000, ge=1, le=1_000_000)
-
-
-class BuildView(BaseModel):
-    build_id: int
-    set_name: str
-    method: str
-    k: int | None
-    n_documents: int
-    n_topics: int
-    n_unassigned: int
-    kept_ids: int
-    new_ids: int
 
 
 def get_store(request: Request) -> TopicStore:
@@ -219,13 +207,15 @@ def get_topic(
     )
 
 
-@router.post("/topics/builds", response_model=BuildView, status_code=201, summary="Rebuild topics")
+@router.post(
+    "/topics/builds", response_model=BuildSummary, status_code=201, summary="Rebuild topics"
+)
 def rebuild_topics(
     request: Request,
     store: Store,
     body: BuildRequest,
     principal: Annotated[Principal, Depends(require_role(Role.LIBRARIAN))],
-) -> BuildView:
+) -> BuildSummary:
     """Cluster the whole index (or a query's results) again; ids of unchanged topics stay."""
     from search_api.topic_corpus import query_documents
 
@@ -255,4 +245,4 @@ def rebuild_topics(
         before={"build_id": previous} if previous is not None else None,
         after=summary.as_dict(),
     )
-    return BuildView(**summary.as_dict())
+    return summary
