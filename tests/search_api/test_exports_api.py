@@ -13,6 +13,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -106,8 +107,8 @@ def test_query_export_as_xlsx_and_pdf(site: Site) -> None:
     xlsx = get(site, "/export", q="最低生活保障", format="xlsx", agency="国务院办公厅")
     assert xlsx.status_code == 200
     assert int(xlsx.headers["content-length"]) == len(xlsx.content)
-    sheet = load_workbook(io.BytesIO(xlsx.content), read_only=True)["documents"]
-    rows = list(sheet.iter_rows(values_only=True))
+    with closing(load_workbook(io.BytesIO(xlsx.content), read_only=True)) as book:
+        rows = list(book["documents"].iter_rows(values_only=True))
     assert rows[0][:2] == ("id", "title") and [r[0] for r in rows[1:]] == [FULL.id]
     pdf = get(site, "/export", q="最低生活保障", format="pdf", validity="废止")
     reader = PdfReader(io.BytesIO(pdf.content))

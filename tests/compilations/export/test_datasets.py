@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from contextlib import closing
 from pathlib import Path
 
 from openpyxl import load_workbook
@@ -90,8 +91,13 @@ def test_xlsx_rows_match_the_flat_records(tmp_path: Path) -> None:
     path = tmp_path / "out.xlsx"
     with path.open("wb") as out:
         write_xlsx(items(), meta(), out)
-    sheet = load_workbook(path, read_only=True)["documents"]
-    rows = [[c if c is not None else "" for c in row] for row in sheet.iter_rows(values_only=True)]
+    # read_only workbooks keep the file open until closed.
+    with closing(load_workbook(path, read_only=True)) as book:
+        sheet = book["documents"]
+        rows = [
+            [c if c is not None else "" for c in row] for row in sheet.iter_rows(values_only=True)
+        ]
+        cells = next(iter(sheet.iter_rows(min_row=5, max_row=5)))
     assert tuple(rows[0]) == COLUMNS
     assert len(rows) == 1 + len(items())
     for row, it in zip(rows[1:], items(), strict=True):
@@ -104,7 +110,6 @@ def test_xlsx_rows_match_the_flat_records(tmp_path: Path) -> None:
     assert hostile[COLUMNS.index("title")] == '=HYPERLINK("http://evil")最低生活保障'
     assert hostile[COLUMNS.index("body")] == "正文带控制字符"
     assert rows[1 + 4][COLUMNS.index("title")] == BARE.title  # 5,000 characters, whole
-    cells = next(iter(sheet.iter_rows(min_row=5, max_row=5)))
     assert cells[COLUMNS.index("title")].data_type == "s"  # not "f" (a formula)
 
 
@@ -113,6 +118,6 @@ def test_xlsx_cuts_cells_at_excels_limit(tmp_path: Path) -> None:
     path = tmp_path / "big.xlsx"
     with path.open("wb") as out:
         write_xlsx([ExportItem(huge.id, huge)], meta(), out)
-    sheet = load_workbook(path, read_only=True)["documents"]
-    row = next(iter(sheet.iter_rows(min_row=2, values_only=True)))
+    with closing(load_workbook(path, read_only=True)) as book:
+        row = next(iter(book["documents"].iter_rows(min_row=2, values_only=True)))
     assert len(row[COLUMNS.index("body")]) == XLSX_CELL_LIMIT
