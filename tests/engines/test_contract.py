@@ -50,6 +50,19 @@ def test_index_count_and_get_round_trip(backend: SearchBackend, make: Make) -> N
     assert backend.get("missing") is None
 
 
+def test_a_huge_record_and_title_are_stored_whole(backend: SearchBackend, make: Make) -> None:
+    # Over tantivy's and Lucene's 32 KB term limits: the stored record is not a term
+    # (mapping v4) and the cluster's title keyword skips values that long (ignore_above).
+    title = "关于" + "最低生活保障" * 3000 + "的通知"
+    body = "低保标准调整如下。" + "正文" * 60_000
+    doc = make("huge", title, body)
+    load(backend, [doc, make("b", "公积金", "住房公积金贷款")])
+    got = backend.get("huge")
+    assert got is not None and got.title == title and got.body == body
+    found = backend.search(SearchQuery(terms=["低保"], limit=5))
+    assert ids(found.hits) == ["huge"]
+
+
 def test_same_id_replaces_never_duplicates(backend: SearchBackend, make: Make) -> None:
     load(backend, [make("a", "旧标题", "养老金 发放")])
     load(backend, [make("a", "新标题", "养老金 调整")])
