@@ -176,6 +176,15 @@ class GovTokenizer:
             cache.clear()  # bounded memory on a corpus with endless new tokens
         return list(chain.from_iterable(map(cache.__getitem__, segments)))
 
+    def token_text(self, text: str) -> str:
+        """`tokenize_normalised` joined by single spaces (what the engines index), without
+        building the list."""
+        segments = self._segmenter.cut_for_search(text, False)
+        cache = self._emits
+        if len(cache) > _EMITS_LIMIT:
+            cache.clear()
+        return " ".join(chain.from_iterable(map(cache.__getitem__, segments)))
+
     def _emit(self, token: str) -> tuple[str, ...]:
         """What one segment contributes to `tokenize`."""
         if not is_word(token) or token in self.stop_words:

@@ -225,10 +225,10 @@ def engine_fields(analyzed: AnalyzedDocument) -> dict[str, Any]:
     return {
         "id": doc.id,
         "title": doc.title,
-        "title_tokens": " ".join(analyzed.title_tokens),
-        "body_tokens": " ".join(analyzed.body_tokens),
-        "title_grams": " ".join(analyzed.title_grams),
-        "body_grams": " ".join(analyzed.body_grams),
+        "title_tokens": analyzed.title_text,
+        "body_tokens": analyzed.body_text,
+        "title_grams": analyzed.title_gram_text,
+        "body_grams": analyzed.body_gram_text,
         "agency": list(doc.agency),
         # Missing values are None, never "": an empty string would show up as a facet value.
         "doc_type": doc.doc_type or None,

@@ -2,24 +2,22 @@
 never), so threads do not help and a process per core does.
 
 What crosses the process boundary is kept to a few large strings: a worker gets (title, body,
-title_derived) and answers each field's tokens joined by NUL, which the parent splits in C.
-Pickling thousands of small token strings instead cost as much as segmenting them (DESIGN.md).
-NUL can never be part of a token or a bigram (`analysis.tokenizer.is_word` drops it and it
-ends a run of word characters), so the split gives back exactly the lists.
+title_derived) and answers each field's tokens joined by spaces (`AnalyzedDocument`'s own
+form). Pickling thousands of small token strings instead cost as much as segmenting them
+(DESIGN.md).
 """
 
 from __future__ import annotations
 
 import multiprocessing
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor
 
 from analysis.analyzer import DocumentAnalyzer, searchable_body
 from analysis.tokenizer import GovTokenizer
 from gongkai.document import AnalyzedDocument, Document
 
-SEP = "\x00"
 # Documents sent to a worker in one message: large enough that the per-message cost vanishes,
 # small enough that both workers get a share of a 500-document batch.
 CHUNK = 32
@@ -41,17 +39,7 @@ def _start_worker(extra_terms: tuple[str, ...], stop_words: frozenset[str]) -> N
 
 def _analyse_chunk(jobs: list[_Job]) -> list[_Answer]:
     assert _worker is not None, "worker not initialised"
-    answers = []
-    for title, body, derived in jobs:
-        fields = _worker.analyze_text(title, body, derived)
-        answers.append(
-            (SEP.join(fields[0]), SEP.join(fields[1]), SEP.join(fields[2]), SEP.join(fields[3]))
-        )
-    return answers
-
-
-def _split(joined: str) -> list[str]:
-    return joined.split(SEP) if joined else []
+    return [_worker.analyze_text(title, body, derived) for title, body, derived in jobs]
 
 
 def default_workers() -> int:
@@ -83,24 +71,40 @@ class ParallelAnalyzer(DocumentAnalyzer):
             )
         return self._pool
 
+    def _in_process(self, docs: Sequence[Document]) -> bool:
+        return self.workers <= 1 or len(docs) < MIN_PARALLEL
+
     def analyze_many(self, docs: Sequence[Document]) -> list[AnalyzedDocument]:
-        if self.workers <= 1 or len(docs) < MIN_PARALLEL:
+        if self._in_process(docs):
             return super().analyze_many(docs)
+        return self.submit(docs)()
+
+    def submit(self, docs: Sequence[Document]) -> Callable[[], list[AnalyzedDocument]]:
+        if self._in_process(docs):
+            return super().submit(docs)  # its analyze_many call stays in this process
         jobs = [(d.title, searchable_body(d), d.title_derived) for d in docs]
-        chunks = [jobs[i : i + CHUNK] for i in range(0, len(jobs), CHUNK)]
-        answers: Iterable[list[_Answer]] = self._executor().map(_analyse_chunk, chunks)
+        pool = self._executor()
+        futures = [
+            pool.submit(_analyse_chunk, jobs[i : i + CHUNK]) for i in range(0, len(jobs), CHUNK)
+        ]
+        return lambda: self._assemble(docs, (f.result() for f in futures))
+
+    @staticmethod
+    def _assemble(
+        docs: Sequence[Document], answers: Iterable[list[_Answer]]
+    ) -> list[AnalyzedDocument]:
         analysed = []
         position = 0
         for chunk in answers:
             for title_tokens, body_tokens, title_grams, body_grams in chunk:
                 analysed.append(
-                    # Not validated again: the worker built lists of str (see DocumentAnalyzer).
+                    # Not validated again: the worker built the strings (see DocumentAnalyzer).
                     AnalyzedDocument.model_construct(
                         document=docs[position],
-                        title_tokens=_split(title_tokens),
-                        body_tokens=_split(body_tokens),
-                        title_grams=_split(title_grams),
-                        body_grams=_split(body_grams),
+                        title_text=title_tokens,
+                        body_text=body_tokens,
+                        title_gram_text=title_grams,
+                        body_gram_text=body_grams,
                     )
                 )
                 position += 1

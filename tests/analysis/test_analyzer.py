@@ -26,6 +26,9 @@ def test_fields_are_the_tokeniser_tokens_and_bigrams(analyzer: DocumentAnalyzer)
     assert analysed.title_grams == char_bigrams(doc.title)
     assert analysed.body_grams == char_bigrams(doc.body)
     assert "ab" in analysed.body_tokens and "2023" in analysed.body_tokens
+    # What the engines index: the same tokens joined by single spaces.
+    assert analysed.body_text == " ".join(tokenizer.tokenize(doc.body))
+    assert analysed.title_gram_text == " ".join(char_bigrams(doc.title))
 
 
 def test_derived_title_is_not_indexed(analyzer: DocumentAnalyzer) -> None:

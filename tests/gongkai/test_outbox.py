@@ -134,6 +134,30 @@ def test_ingest_catches_up_by_itself_when_the_engine_returns_mid_run(
     assert all(backend.get(d.id) == d for d in accepted)
 
 
+def test_rows_are_confirmed_only_after_the_engine_commits_them(
+    outbox: Outbox, tmp_path: Path, tokenizer: GovTokenizer
+) -> None:
+    backend = TantivyBackend(tmp_path / "index")
+    seen: dict[int, tuple[int, int]] = {}  # position -> (outbox rows, committed documents)
+
+    def source() -> Iterator[Document]:
+        for i, doc in enumerate(docs(23)):
+            if i in (7, 12, 17):
+                seen[i] = (outbox.count(), backend.count())
+            yield doc
+
+    pipeline = IngestPipeline(
+        DocumentAnalyzer(tokenizer), backend, batch_size=5, outbox=outbox, confirm_every=10
+    )
+    report = pipeline.run(source())
+    # A batch is indexed when the next one is handed to analysis; rows stay in the outbox
+    # until the engine has committed them.
+    assert seen[7] == (5, 0)  # batch 1 analysed
+    assert seen[12] == (10, 0)  # batch 1 indexed, not committed; batch 2 analysed
+    assert seen[17] == (5, 10)  # batches 1-2 committed (10 >= confirm_every) and confirmed
+    assert report.pending == 0 and outbox.count() == 0 and backend.count() == 23
+
+
 def test_a_later_ingest_flushes_the_backlog_first(
     outbox: Outbox, tmp_path: Path, tokenizer: GovTokenizer
 ) -> None:

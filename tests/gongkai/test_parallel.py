@@ -5,7 +5,7 @@ from __future__ import annotations
 from analysis.analyzer import DocumentAnalyzer
 from analysis.tokenizer import GovTokenizer
 from gongkai.document import Attachment, Document
-from gongkai.parallel import MIN_PARALLEL, ParallelAnalyzer, _split
+from gongkai.parallel import MIN_PARALLEL, ParallelAnalyzer
 
 TEXTS = [
     "国有土地上房屋征收与补偿条例第十七条：参加城乡居民基本养老保险的人员。",
@@ -52,9 +52,3 @@ def test_small_batches_stay_in_process() -> None:
     with ParallelAnalyzer(tokenizer, workers=2) as parallel:
         assert parallel.analyze_many(docs) == DocumentAnalyzer(tokenizer).analyze_many(docs)
         assert parallel._pool is None
-
-
-def test_split_gives_back_empty_and_single_lists() -> None:
-    assert _split("") == []
-    assert _split("a") == ["a"]
-    assert _split("a\x00bc") == ["a", "bc"]

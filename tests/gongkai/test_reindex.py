@@ -49,7 +49,7 @@ class MarkingAnalyzer(DocumentAnalyzer):
 
     def analyze(self, doc: Document) -> AnalyzedDocument:
         analysed = super().analyze(doc)
-        analysed.title_tokens.append(MARK)
+        analysed.title_text = f"{analysed.title_text} {MARK}".strip()
         return analysed
 
 

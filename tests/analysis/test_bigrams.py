@@ -1,0 +1,46 @@
+"""Tests for ``analysis.bigrams``: the array-built bigram string equals the list version."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from analysis.bigrams import bigram_text
+from analysis.tokenizer import normalise, normalised_bigrams
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "a",
+        "ab",
+        "a,b",
+        "房屋征收补偿",
+        "甲、乙、丙",
+        "x_y",
+        "第七条 纳税人申报的",
+        "😀文",
+        "，。",
+    ],
+)
+def test_examples(text: str) -> None:
+    assert bigram_text(text) == " ".join(normalised_bigrams(text))
+
+
+@given(st.text(alphabet=st.characters(blacklist_categories=["Cs"]), max_size=200))
+def test_any_text_gives_the_list_version_joined(text: str) -> None:
+    text = normalise(text)
+    assert bigram_text(text) == " ".join(normalised_bigrams(text))
+
+
+@pytest.mark.realdata
+def test_real_documents(shared_data: Path) -> None:
+    with (shared_data / "lawrefbook.dev.jsonl").open(encoding="utf-8") as handle:
+        texts = [normalise(json.loads(line)["text"]) for _, line in zip(range(200), handle)]
+    for text in texts:
+        assert bigram_text(text) == " ".join(normalised_bigrams(text))
