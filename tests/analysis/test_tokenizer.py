@@ -12,9 +12,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from analysis.tokenizer import (
     GovTokenizer,
+    _fold_table,
     is_word,
     normalise,
     project_stop_words,
@@ -231,6 +234,12 @@ def test_normalise_folds_full_width_digits_and_letters() -> None:
 )
 def test_normalise_keeps_length(text: str) -> None:
     assert len(normalise(text)) == len(text)
+
+
+@given(st.text(alphabet=st.characters(exclude_categories=()), max_size=300))
+def test_normalise_is_the_fold_table_applied_to_every_character(text: str) -> None:
+    # The array lookup must equal the plain definition, lone surrogates and planes 2+ too.
+    assert normalise(text) == text.translate(_fold_table())
 
 
 def test_normalise_leaves_expanding_characters_alone() -> None:
