@@ -11,6 +11,7 @@ and every other query filtered by document type or region. Rows:
   HTTP API, 1 client         `gongkai serve` (real uvicorn on 127.0.0.1, its own process),
                              one connection, one request at a time: latency without queueing
   HTTP API, N clients        N threads each with a keep-alive connection: throughput
+  ..., W server processes    the same against `gongkai serve --workers W` (default 2)
 
 The load is bounded in count and time (--requests, --seconds) and goes to 127.0.0.1 only.
 The search rate limit is switched off for the server (GONGKAI_RATE_LIMIT_SEARCH="").
@@ -98,8 +99,11 @@ def in_process(settings: Any, params: list[dict[str, Any]]) -> tuple[list[float]
     return engine_ms, service_ms
 
 
-def start_server(settings: Any, port: int) -> tuple[subprocess.Popen[bytes], float]:
-    """`gongkai serve` in its own process; returns it and the seconds until a search answers."""
+def start_server(
+    settings: Any, port: int, workers: int = 1
+) -> tuple[subprocess.Popen[bytes], float]:
+    """`gongkai serve` in its own process(es); returns it and the seconds until a search
+    answers."""
     import httpx
 
     env = {
@@ -108,6 +112,7 @@ def start_server(settings: Any, port: int) -> tuple[subprocess.Popen[bytes], flo
         "GONGKAI_DATA_DIR": str(settings.data_dir),
     }
     command = [sys.executable, "-m", "search_api", "serve", "--port", str(port)]
+    command += ["--workers", str(workers)]
     if settings.engine != "embedded":
         env |= {"GONGKAI_ENGINE": settings.engine, "GONGKAI_ENGINE_URL": settings.engine_url}
         env["GONGKAI_INDEX_NAME"] = settings.index_name
@@ -196,20 +201,23 @@ def measure(engine: str, settings: Any, args: argparse.Namespace) -> list[Row]:
         engine_ms, service_ms = in_process(settings, params[: args.in_process])
         add("engine only, in process", engine_ms, 1000 / median(engine_ms))
         add("service, in process", service_ms, 1000 / median(service_ms))
-    port = free_port()
-    server, _ = start_server(settings, port)
-    try:
-        base = f"http://127.0.0.1:{port}"
-        load(base, params[:50], 2, 30)  # warm the server's caches and connections
-        for _ in range(args.runs):
-            lat, rate, failed = load(base, params[: args.in_process], 1, args.seconds)
-            add("HTTP API, 1 client", lat, rate)
-            lat, rate, failed = load(base, params, args.clients, args.seconds)
-            add(f"HTTP API, {args.clients} clients", lat, rate)
-            if failed:
-                print(f"warning: {failed} requests failed", file=sys.stderr)
-    finally:
-        stop_server(server)
+    for workers in sorted({1, args.workers}):
+        port = free_port()
+        server, _ = start_server(settings, port, workers)
+        processes = "" if workers == 1 else f", {workers} server processes"
+        try:
+            base = f"http://127.0.0.1:{port}"
+            load(base, params[:50], 2, 30)  # warm the server's caches and connections
+            for _ in range(args.runs):
+                if workers == 1:
+                    lat, rate, failed = load(base, params[: args.in_process], 1, args.seconds)
+                    add("HTTP API, 1 client", lat, rate)
+                lat, rate, failed = load(base, params, args.clients, args.seconds)
+                add(f"HTTP API, {args.clients} clients{processes}", lat, rate)
+                if failed:
+                    print(f"warning: {failed} requests failed", file=sys.stderr)
+        finally:
+            stop_server(server)
     rows: list[Row] = []
     for name, entry in runs.items():
         rows.append(
@@ -230,6 +238,9 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--docs", type=int, default=100_000)
     parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument(
+        "--workers", type=int, default=2, help="also load `gongkai serve --workers N`"
+    )
     parser.add_argument("--requests", type=int, default=3000, help="per loaded run, at most")
     parser.add_argument("--in-process", type=int, default=500, help="queries per in-process run")
     parser.add_argument("--seconds", type=float, default=30.0, help="per loaded run, at most")

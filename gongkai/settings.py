@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 from pathlib import Path
 from typing import Literal
@@ -114,3 +115,13 @@ class Settings(BaseSettings):
     @property
     def session_lifetime(self) -> timedelta:
         return timedelta(seconds=self.session_lifetime_s)
+
+
+def settings_environment(settings: Settings) -> dict[str, str]:
+    """``GONGKAI_*`` variables from which ``Settings()`` in another process (a server worker)
+    reads back ``settings``; unset (None) fields are left out."""
+    values = settings.model_dump(mode="json", exclude_none=True)
+    return {
+        f"GONGKAI_{name.upper()}": value if isinstance(value, str) else json.dumps(value)
+        for name, value in values.items()
+    }

@@ -173,6 +173,12 @@ def create_app(settings: Settings, backend: SearchBackend | None = None) -> Fast
     return app
 
 
+def app_from_environment() -> FastAPI:
+    """The app of one `gongkai serve --workers N` process: settings come from the environment
+    the command set up (`gongkai.settings.settings_environment`)."""
+    return create_app(Settings())
+
+
 def lineage_of(settings: Settings, doc_id: str) -> Lineage:
     """The lineage view of one document (empty when nothing has been linked yet)."""
     path = lineage_path(settings.data_dir)

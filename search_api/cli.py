@@ -7,6 +7,7 @@ Progress bars and messages go to stderr; results (and ``--json`` output) go to s
 from __future__ import annotations
 
 import json
+import os
 import sys
 import tempfile
 from collections.abc import Callable
@@ -29,7 +30,7 @@ from rich.progress import (
 from rich.table import Table
 
 from gongkai.errors import GongkaiError
-from gongkai.settings import EngineKind, Settings
+from gongkai.settings import EngineKind, Settings, settings_environment
 from search_api.commands import compile as compile_commands
 from search_api.commands import export as export_commands
 from search_api.commands import topics as topics_commands
@@ -435,6 +436,15 @@ def serve(
     ctx: typer.Context,
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    workers: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            help="Server processes. Searching is CPU work that holds Python's lock, so one "
+            "process uses one core; give the number of cores for throughput (rate limits "
+            "then count per process).",
+        ),
+    ] = 1,
 ) -> None:
     """Serve the JSON API (and its docs at /docs) over HTTP."""
     import uvicorn
@@ -443,7 +453,19 @@ def serve(
 
     settings = _settings(ctx)
     err.print(f"Gongkai serving on http://{host}:{port}  (API docs: /docs)")
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="warning")
+    if workers == 1:
+        uvicorn.run(create_app(settings), host=host, port=port, log_level="warning")
+        return
+    # Worker processes build their own app: they get these settings through the environment.
+    os.environ.update(settings_environment(settings))
+    uvicorn.run(
+        "search_api.app:app_from_environment",
+        factory=True,
+        workers=workers,
+        host=host,
+        port=port,
+        log_level="warning",
+    )
 
 
 @app.command()

@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
+import time
 from pathlib import Path
 
+import httpx
 import pytest
 
 from tests.support.cli import run_gongkai
+from tests.support.live_server import free_port
 
 REPO = Path(__file__).resolve().parents[2]
 SAMPLES = REPO / "samples" / "sample_docs.jsonl"
@@ -140,3 +146,35 @@ def test_batch_search_writes_csv(sample_index: Path, tmp_path: Path) -> None:
     lines = out.read_text(encoding="utf-8-sig").splitlines()
     assert lines[0].startswith("query,rank,id,title")
     assert len(lines) == 1 + 6
+
+
+def test_serve_with_two_workers_answers_with_the_command_line_settings(
+    sample_index: Path, tmp_path: Path
+) -> None:
+    # The environment names an empty data dir; the workers must use --data-dir instead.
+    port = free_port()
+    command = ["--data-dir", str(sample_index), "serve", "--port", str(port), "--workers", "2"]
+    server = subprocess.Popen(
+        [sys.executable, "-m", "search_api", *command],
+        env={**os.environ, "GONGKAI_DATA_DIR": str(tmp_path / "empty")},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        body = None
+        for _ in range(600):  # bounded: at most ~60 s for two workers to start
+            try:
+                response = httpx.get(f"http://127.0.0.1:{port}/search", params={"q": "低保"})
+            except httpx.TransportError:
+                time.sleep(0.1)
+                continue
+            body = response.json()
+            break
+        assert body is not None, "server did not answer"
+        assert body["total"] > 0
+        for _ in range(8):  # whichever worker answers, the same index
+            again = httpx.get(f"http://127.0.0.1:{port}/search", params={"q": "低保"}).json()
+            assert again["total"] == body["total"]
+    finally:
+        server.terminate()
+        server.communicate(timeout=30)  # also closes the stderr pipe
