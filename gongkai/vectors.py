@@ -31,6 +31,7 @@ from sqlalchemy import (
     delete,
     func,
     insert,
+    inspect,
     select,
 )
 from sqlalchemy.engine import Connection
@@ -105,15 +106,31 @@ class VectorStore:
     def __init__(self, engine: Engine, model: str) -> None:
         self.engine = engine
         self.model = model
-        metadata.create_all(engine)
+        # The table is made by the first write (`gongkai index embed`): a server that only
+        # reads never changes the database (a read-only or full disk must not stop it).
+        self._table_exists = False
+
+    def _exists(self) -> bool:
+        if not self._table_exists:
+            self._table_exists = inspect(self.engine).has_table(dense_vectors.name)
+        return self._table_exists
+
+    def _create(self) -> None:
+        if not self._table_exists:
+            metadata.create_all(self.engine)
+            self._table_exists = True
 
     def count(self) -> int:
+        if not self._exists():
+            return 0
         with self.engine.connect() as conn:
             query = select(func.count()).where(dense_vectors.c.model == self.model)
             return int(conn.execute(query).scalar_one())
 
     def hashes(self) -> dict[str, str]:
         """doc id -> hash of the text its vector embedded."""
+        if not self._exists():
+            return {}
         query = select(dense_vectors.c.doc_id, dense_vectors.c.text_hash).where(
             dense_vectors.c.model == self.model
         )
@@ -124,6 +141,7 @@ class VectorStore:
         """Add or replace ``rows`` in one transaction."""
         if not rows:
             return
+        self._create()
         values = [
             {
                 "model": self.model,
@@ -139,6 +157,8 @@ class VectorStore:
             conn.execute(insert(dense_vectors), values)
 
     def delete(self, ids: Sequence[str]) -> int:
+        if not self._exists():
+            return 0
         with self.engine.begin() as conn:
             self._delete(conn, ids)
         return len(ids)
@@ -154,6 +174,8 @@ class VectorStore:
 
     def load(self) -> VectorIndex:
         """All vectors of this model, read once (ids sorted, so the order is stable)."""
+        if not self._exists():
+            return VectorIndex([], [], np.zeros((0, 0), dtype=np.float32))
         query = (
             select(dense_vectors.c.doc_id, dense_vectors.c.text_hash, dense_vectors.c.vector)
             .where(dense_vectors.c.model == self.model)

