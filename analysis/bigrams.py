@@ -1,10 +1,10 @@
 """Character bigrams as one space-joined string, computed with numpy array operations.
 
-The same tokens as `analysis.tokenizer.normalised_bigrams` (overlapping pairs within each run
-of letters/digits/Han; a run of one character gives that character), in the form the engines
-index. Building ~2,000 two-character str objects per document and joining them was a sixth of
-the analysis time (issue 9); here each character is a 32-bit code in an array and a bigram is
-two array columns, so no per-bigram Python object exists.
+The bigrams of a text are the overlapping character pairs of each run of letters, digits or
+Han characters (`_` ends a run); a run of one character gives that character. This is the
+form the engines index. Building ~2,000 two-character str objects per document by slicing and
+joining them was a sixth of the analysis time (issue 9); here each character is a 32-bit code
+in an array and a bigram is two array columns, so no per-bigram Python object exists.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import re
 
 import numpy as np
 
-# Characters that end a run: what `tokenizer._RUNS` ([^\W_]+) does not match.
+# Characters that end a run: anything but a letter, digit or Han character, and `_`.
 _NOT_WORD = re.compile(r"[\W_]")
 _GAP = "\x00"  # marks a non-word character; never part of a token (see tokenizer.is_word)
 _SPACE = ord(" ")

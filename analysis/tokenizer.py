@@ -18,9 +18,8 @@ Choices, each deliberate:
 from __future__ import annotations
 
 import functools
-import re
 import unicodedata
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from importlib import resources
 from itertools import chain
@@ -29,6 +28,8 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 import rjieba
+
+from analysis.bigrams import bigram_text
 
 # Frequency given to every project term: high enough to win over the split jieba would make,
 # the same number in both segmenters so they agree.
@@ -124,26 +125,9 @@ MIN_INNER_WORD = 4
 def char_bigrams(text: str) -> list[str]:
     """Overlapping character pairs of each run of letters/digits/Han (a run of one character
     gives that character). Indexed beside the jieba tokens: they find words jieba splits
-    differently, and consecutive bigrams make an exact phrase match."""
-    return normalised_bigrams(normalise(text))
-
-
-def normalised_bigrams(text: str) -> list[str]:
-    """`char_bigrams` of text already passed through `normalise` (the analyser normalises a
-    body once for tokens and bigrams)."""
-    grams: list[str] = []
-    for run in _RUNS.findall(text):
-        if len(run) == 1:
-            grams.append(run)
-        else:
-            # A list comprehension of slices: measured faster than map(operator.add) or a
-            # lookahead regex (one string built per bigram, nothing else).
-            grams += [run[i : i + 2] for i in range(len(run) - 1)]
-    return grams
-
-
-# Runs of word characters; `_` is a word character for `re` but not for a reader.
-_RUNS = re.compile(r"[^\W_]+")
+    differently, and consecutive bigrams make an exact phrase match. The analyser, which has
+    the text normalised already, takes them joined (`analysis.bigrams.bigram_text`)."""
+    return bigram_text(normalise(text)).split()
 
 
 # Distinct segments remembered by one tokeniser before it starts afresh (~100 bytes each).
@@ -200,20 +184,19 @@ class GovTokenizer:
         profile showed the per-token Python loop (is_word, stop-word test, length test) cost
         more than the segmentation itself.
         """
-        segments = self._segmenter.cut_for_search(text, False)
-        cache = self._emits
-        if len(cache) > _EMITS_LIMIT:
-            cache.clear()  # bounded memory on a corpus with endless new tokens
-        return list(chain.from_iterable(map(cache.__getitem__, segments)))
+        return list(self._emitted(text))
 
     def token_text(self, text: str) -> str:
         """`tokenize_normalised` joined by single spaces (what the engines index), without
         building the list."""
+        return " ".join(self._emitted(text))
+
+    def _emitted(self, text: str) -> Iterator[str]:
         segments = self._segmenter.cut_for_search(text, False)
         cache = self._emits
         if len(cache) > _EMITS_LIMIT:
-            cache.clear()
-        return " ".join(chain.from_iterable(map(cache.__getitem__, segments)))
+            cache.clear()  # bounded memory on a corpus with endless new tokens
+        return chain.from_iterable(map(cache.__getitem__, segments))
 
     def _emit(self, token: str) -> tuple[str, ...]:
         """What one segment contributes to `tokenize`."""

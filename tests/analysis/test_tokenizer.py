@@ -364,12 +364,13 @@ def test_memo_belongs_to_one_tokeniser() -> None:
 
 
 @pytest.mark.parametrize("text", [*TEXTS, "ab c, 中华人民 x", "a", "，。"])
-def test_normalised_bigrams_equal_char_bigrams(text: str) -> None:
-    from analysis.tokenizer import char_bigrams, normalised_bigrams
+def test_char_bigrams_and_the_indexed_bigram_text_agree(text: str) -> None:
+    from analysis.bigrams import bigram_text
+    from analysis.tokenizer import char_bigrams
 
-    assert normalised_bigrams(normalise(text)) == char_bigrams(text)
     runs = "".join(c if c.isalnum() else " " for c in normalise(text)).split()
     plain = [
         g for r in runs for g in ([r] if len(r) == 1 else [r[i : i + 2] for i in range(len(r) - 1)])
     ]
+    assert bigram_text(normalise(text)) == " ".join(plain)
     assert char_bigrams(text) == plain
