@@ -18,16 +18,18 @@ MARK_CLOSE = "</mark>"
 
 def _match_spans(norm_text: str, terms: Sequence[str]) -> list[tuple[int, int]]:
     """Non-overlapping spans of the terms in the text, longer terms first."""
-    taken = [False] * len(norm_text)
+    # One byte per character marks what is taken: the check and the marking stay in C
+    # (a list of bools walked in Python was a seventh of the highlighting time).
+    taken = bytearray(len(norm_text))
     spans: list[tuple[int, int]] = []
     for term in sorted({t for t in terms if t}, key=len, reverse=True):
+        size = len(term)
         start = norm_text.find(term)
         while start != -1:
-            end = start + len(term)
-            if not any(taken[start:end]):
+            end = start + size
+            if taken.find(1, start, end) == -1:
                 spans.append((start, end))
-                for i in range(start, end):
-                    taken[i] = True
+                taken[start:end] = b"\x01" * size
             start = norm_text.find(term, end)
     return _merge_adjacent(sorted(spans))
 
