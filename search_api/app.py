@@ -190,7 +190,8 @@ def lineage_of(settings: Settings, doc_id: str) -> Lineage:
     return Lineage(id=doc_id, cites=[], cited_by=[], versions=[], replaced_by=[])
 
 
-def get_service(request: Request) -> SearchService:
+async def get_service(request: Request) -> SearchService:
+    # async like `search_filters`: no thread hand-off for a dependency that does no I/O.
     service = request.app.state.service
     assert isinstance(service, SearchService)
     return service

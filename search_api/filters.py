@@ -18,7 +18,9 @@ class SearchFilters:
     year_to: int | None
 
 
-def search_filters(
+# async: FastAPI runs a plain `def` dependency in a worker thread, a hand-off that cost more
+# than the function itself on every search (issue 9 profile).
+async def search_filters(
     agency: Annotated[list[str], Query(description="发布机构 (any of)")] = [],  # noqa: B006
     doc_type: Annotated[list[str], Query(description="通知, 办法, ...")] = [],  # noqa: B006
     validity: Annotated[list[str], Query(description="有效, 废止, ...")] = [],  # noqa: B006

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 from gongkai.settings import Settings
@@ -26,7 +27,10 @@ def test_search_and_export_share_every_filter_parameter(tmp_path: Path) -> None:
 
 
 def test_the_dependency_groups_fields_and_years() -> None:
-    filters = search_filters(agency=["国务院办公厅"], validity=["有效"], year_from=2020)
+    # A coroutine: FastAPI awaits it on the event loop instead of handing it to a thread.
+    filters = asyncio.run(
+        search_filters(agency=["国务院办公厅"], validity=["有效"], year_from=2020)
+    )
     assert filters.fields["agency"] == ["国务院办公厅"]
     assert filters.fields["validity"] == ["有效"]
     assert filters.fields.keys() == FILTER_NAMES
