@@ -1,6 +1,6 @@
 """The scale engine: OpenSearch (``opensearch-py``) or Elasticsearch 8/9 (``elasticsearch``).
 
-Both servers get the same mapping (``mappings/cluster-v4.json``) and the same query DSL; a small
+Both servers get the same mapping (``mappings/cluster-v5.json``) and the same query DSL; a small
 `_Flavor` holds what differs between the two official clients (construction, bulk helper,
 exception classes, one parameter name), so everything else is written once.
 

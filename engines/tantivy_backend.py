@@ -41,13 +41,15 @@ from gongkai.document import AnalyzedDocument, Document
 from mappings import load_mapping, versioned_index_name
 
 WRITER_HEAP_BYTES = 128 * 1024 * 1024
+# Boolean column (mapping v5): whether the document's validity is one of IN_FORCE.
+IN_FORCE_COLUMN = "in_force"
 # Documents indexed between commits during a long ingest (memory bound; see `index`).
 COMMIT_EVERY_DOCS = 5_000
 FACET_SIZE = 50
 
 
 def build_schema(spec: dict[str, Any]) -> tantivy.Schema:
-    """A tantivy schema from the embedded mapping file (``mappings/embedded-v4.json``)."""
+    """A tantivy schema from the embedded mapping file (``mappings/embedded-v5.json``)."""
     builder = tantivy.SchemaBuilder()
     for field in spec["fields"]:
         if field["type"] == "text":
@@ -59,7 +61,11 @@ def build_schema(spec: dict[str, Any]) -> tantivy.Schema:
                 # tantivy has no "not indexed" text field; a raw field that nobody queries
                 # costs one term per document, which is cheap.
                 tokenizer_name=field["tokenizer"] if indexed else "raw",
-                index_option="position" if field["tokenizer"] == "whitespace" else "basic",
+                # Positions only where phrases are matched (the bigram fields): the mapping
+                # gives the token fields "freq", as term queries and BM25 need counts only.
+                index_option=field.get(
+                    "index_option", "position" if field["tokenizer"] == "whitespace" else "basic"
+                ),
             )
         elif field["type"] == "bytes":
             # Stored only. As a raw text field the whole record was also one term of the
@@ -69,6 +75,9 @@ def build_schema(spec: dict[str, Any]) -> tantivy.Schema:
             builder.add_integer_field(
                 field["name"], stored=field.get("stored", False), indexed=True, fast=True
             )
+        elif field["type"] == "boolean":
+            # A column read per hit (`fast_field_values`), never searched.
+            builder.add_boolean_field(field["name"], stored=False, indexed=False, fast=True)
         else:
             raise EngineError(f"unknown field type in embedded mapping: {field['type']}")
     return builder.build()
@@ -90,6 +99,8 @@ class TantivyBackend:
         self._uncommitted = 0  # documents written since the last commit
         # Name of the versioned index `_index` was opened from (to notice a rebuild).
         self._opened: str | None = None
+        # Whether `_index` has the in-force column (indexes built before mapping v5 do not).
+        self._in_force_column = True
 
     # -- where the live index is -------------------------------------------------------
     @property
@@ -122,6 +133,7 @@ class TantivyBackend:
                 raise EngineError(f"no index at {self.index_dir}: run `gongkai ingest` first")
             self._index = tantivy.Index.open(str(self.index_dir / name))
             self._opened = name
+            self._in_force_column = _has_column(self._index, IN_FORCE_COLUMN)
         return self._index
 
     # -- SearchBackend ------------------------------------------------------------------
@@ -132,22 +144,28 @@ class TantivyBackend:
             index.writer(WRITER_HEAP_BYTES, 1).commit()
             self._point_alias_at(name)
             self._index = index
+            self._in_force_column = True
 
-    def _to_tantivy(self, analyzed: AnalyzedDocument) -> tantivy.Document:
+    def _to_tantivy(self, analyzed: AnalyzedDocument, in_force_column: bool) -> tantivy.Document:
         fields = {
             k: v
             for k, v in engine_fields(analyzed).items()
             if k in self._field_names and v is not None and v != []
         }
         fields["doc_json"] = fields["doc_json"].encode("utf-8")
+        if in_force_column:
+            fields[IN_FORCE_COLUMN] = analyzed.document.validity.status in IN_FORCE
         return tantivy.Document(**fields)
 
-    def _load(self, writer: tantivy.IndexWriter, docs: Iterable[AnalyzedDocument]) -> int:
+    def _load(
+        self, writer: tantivy.IndexWriter, docs: Iterable[AnalyzedDocument], in_force_column: bool
+    ) -> int:
+        """Write ``docs``; ``in_force_column``: whether the writer's index has that column."""
         n = 0
         for analyzed in docs:
             # Delete-then-add in one commit replaces the document: same id, never twice.
             writer.delete_documents_by_term("id", analyzed.document.id)
-            writer.add_document(self._to_tantivy(analyzed))
+            writer.add_document(self._to_tantivy(analyzed, in_force_column))
             n += 1
         return n
 
@@ -166,7 +184,7 @@ class TantivyBackend:
     def index(self, docs: Sequence[AnalyzedDocument]) -> int:
         if self._writer is None:
             self._writer = self._open_writer()
-        loaded = self._load(self._writer, docs)
+        loaded = self._load(self._writer, docs, self._in_force_column)
         # Uncommitted writes stay in the writer's memory (~20-40 KB a document, measured):
         # a commit every COMMIT_EVERY_DOCS keeps a long ingest's memory bounded (issue 9).
         self._uncommitted += loaded
@@ -298,8 +316,16 @@ class TantivyBackend:
 
     def search(self, query: SearchQuery) -> SearchResult:
         searcher = self._searcher()
-        native = self.build_query(query)
-        page, total = self._page(searcher, native, query)
+        # The in-force bonus is added to each hit's score from the column, not searched: a
+        # clause matching nearly every document cost a quarter of the search and of the facet
+        # pass (issue 9 profile). Indexes without the column keep the clause.
+        bonus = query.in_force_boost if self._in_force_column else 0.0
+        native = self.build_query(
+            query.model_copy(update={"in_force_boost": 0.0}) if bonus else query
+        )
+        page, total = self._page(
+            searcher, native, query, bonus if query.sort == "relevance" else 0.0
+        )
         hits = []
         for key, doc_id, address in page:
             doc = document_from_fields(self._stored(searcher, address))
@@ -310,7 +336,7 @@ class TantivyBackend:
         return SearchResult(total=total, hits=hits, facets=facets)
 
     def _page(
-        self, searcher: tantivy.Searcher, native: tantivy.Query, query: SearchQuery
+        self, searcher: tantivy.Searcher, native: tantivy.Query, query: SearchQuery, bonus: float
     ) -> tuple[list[tuple[float | int, str | None, tantivy.DocAddress]], int]:
         """The page ``query`` asks for, in the order of `sort_values_of`.
 
@@ -319,6 +345,9 @@ class TantivyBackend:
         that grows until the page and the whole tie group at its end are inside it, and the
         tie groups that touch the page are sorted by id (ids are read only for those).
         ``search_after`` scans from the top, so a page deep in the results costs its depth.
+        ``bonus`` is added to the score of hits in force; a hit outside the window may then
+        still outrank those within ``bonus`` of the window's lowest score, so only hits above
+        that floor count as settled.
         Returns [(score or date, id if read, address)] and the total number of matches.
         """
         order_by = "sort_date" if query.sort == "newest" else None
@@ -330,10 +359,26 @@ class TantivyBackend:
             total = int(getattr(result, "count", 0) or 0)
             raw = [(self._primary(key, query), address) for key, address in result.hits]
             exhausted = len(raw) < window
-            page, complete = self._slice(searcher, raw, query, exhausted)
+            floor = None if exhausted or not raw else raw[-1][0] + bonus
+            if bonus:
+                raw = self._with_bonus(searcher, raw, bonus)
+            page, complete = self._slice(searcher, raw, query, floor)
             if complete:
                 return page, total
             window *= 4
+
+    @staticmethod
+    def _with_bonus(
+        searcher: tantivy.Searcher, raw: list[tuple[float | int, tantivy.DocAddress]], bonus: float
+    ) -> list[tuple[float | int, tantivy.DocAddress]]:
+        """``raw`` with ``bonus`` added to the hits in force, best first again (a stable sort
+        keeps tantivy's order among equal scores)."""
+        in_force = searcher.fast_field_values(IN_FORCE_COLUMN, [address for _, address in raw])
+        scored = [
+            (float(primary) + bonus if flag else primary, address)
+            for (primary, address), flag in zip(raw, in_force, strict=True)
+        ]
+        return sorted(scored, key=lambda entry: -entry[0])
 
     @staticmethod
     def _primary(key: Any, query: SearchQuery) -> float | int:
@@ -344,10 +389,11 @@ class TantivyBackend:
         searcher: tantivy.Searcher,
         raw: list[tuple[float | int, tantivy.DocAddress]],
         query: SearchQuery,
-        exhausted: bool,
+        floor: float | int | None,
     ) -> tuple[list[tuple[float | int, str | None, tantivy.DocAddress]], bool]:
-        """The page within ``raw`` (hits in tantivy's order), and whether it is certain: the
-        last tie group of an unfinished window may still have members outside it."""
+        """The page within ``raw`` (hits best first), and whether it is certain. Hits at or
+        below ``floor`` may have equals or betters outside the window (None: the window holds
+        every match); at least the last tie group of an unfinished window is such."""
         # Tie groups: runs of equal score/date, [start, end) in ``raw``.
         groups: list[tuple[int, int]] = []
         for i in range(len(raw)):
@@ -355,7 +401,7 @@ class TantivyBackend:
                 groups.append((i, i + 1))
             else:
                 groups[-1] = (groups[-1][0], i + 1)
-        settled = groups if exhausted else groups[:-1]
+        settled = [g for g in groups if floor is None or raw[g[0]][0] > floor]
         ordered: list[tuple[float | int, str | None, tantivy.DocAddress]] = []
         after = query.search_after
         cursor_primary = None if after is None else self._primary(after[0], query)
@@ -372,7 +418,7 @@ class TantivyBackend:
                 break
         if after is None:
             page = ordered[query.offset : query.offset + query.limit]
-            return page, exhausted or len(ordered) >= query.offset + query.limit
+            return page, floor is None or len(ordered) >= query.offset + query.limit
         cursor_id = str(after[1])
         following = [
             entry
@@ -381,7 +427,7 @@ class TantivyBackend:
             or (entry[0] == cursor_primary and (entry[1] or "") > cursor_id)
         ]
         page = following[: query.limit]
-        return page, exhausted or len(following) >= query.limit
+        return page, floor is None or len(following) >= query.limit
 
     @staticmethod
     def _beyond(
@@ -444,12 +490,13 @@ class TantivyBackend:
         old = self._live_name()
         name, index = self._new_index()
         writer = index.writer(WRITER_HEAP_BYTES, 1)
-        self._load(writer, docs)
+        self._load(writer, docs, in_force_column=True)
         writer.commit()
         writer.wait_merging_threads()
         index.reload()
         self._point_alias_at(name)
         self._index = index
+        self._in_force_column = True
         if old and old != name:
             shutil.rmtree(self.index_dir / old, ignore_errors=True)
         return name
@@ -475,3 +522,12 @@ class TantivyBackend:
             self._writer.rollback()
             self._writer = None
         self._index = None
+
+
+def _has_column(index: tantivy.Index, name: str) -> bool:
+    """Whether ``index`` has the fast field ``name`` (its schema is the one it was built with)."""
+    try:
+        index.searcher().fast_field_values(name, [])
+    except ValueError:
+        return False
+    return True

@@ -8,7 +8,7 @@ import json
 from importlib import resources
 from typing import Any
 
-MAPPING_VERSION = 4
+MAPPING_VERSION = 5
 
 
 def load_mapping(kind: str, version: int = MAPPING_VERSION) -> dict[str, Any]:

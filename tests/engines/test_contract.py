@@ -402,6 +402,37 @@ def test_search_after_walks_every_match_once_in_offset_order(
     assert len({h.sort_values[0] for h in hits}) < 37  # there were ties to break
 
 
+def test_in_force_bonus_orders_every_page_by_score_plus_bonus(
+    backend: SearchBackend, make: Make
+) -> None:
+    # 150 matches (more than the embedded engine's first window of 64), scores in a few
+    # tie groups, two in three abolished: pages need documents in force from beyond the edge
+    # of the window the engine fetched first.
+    docs = [
+        make(
+            f"v{(i * 7919) % 1000:03d}",
+            "",
+            "低保 " * (1 + i % 5) + "填充 " * (i % 2),
+            validity="有效" if i % 3 == 0 else "废止",
+        )
+        for i in range(150)
+    ]
+    load(backend, docs)
+    bonus = 0.5
+    plain = backend.search(SearchQuery(terms=["低保"], limit=150)).hits
+    abolished = {d.document.id for d in docs if d.document.validity.status == "废止"}
+    expected = sorted(plain, key=lambda h: (-(h.score + (0 if h.id in abolished else bonus)), h.id))
+    query = SearchQuery(terms=["低保"], in_force_boost=bonus)
+    paged = [
+        h.id
+        for start in range(0, 150, 10)
+        for h in backend.search(query.model_copy(update={"offset": start, "limit": 10})).hits
+    ]
+    assert paged == ids(expected)
+    assert _walk(backend, query, size=10) == ids(expected)
+    assert ids(expected)[:5] != ids(plain)[:5]  # the bonus did reorder
+
+
 def test_search_after_with_filters_only_orders_by_id(backend: SearchBackend, make: Make) -> None:
     load(backend, _paging_corpus(make, 23))
     query = SearchQuery()  # every document scores the same: id alone orders them

@@ -1,5 +1,6 @@
 """Tests for ``engines.tantivy_backend`` beyond the shared contract: a long ingest commits as
-it goes, so the writer's memory does not grow with the corpus (issue 9)."""
+it goes, so the writer's memory does not grow with the corpus (issue 9); an index built before
+the in-force column (mapping v5) still ranks and takes new documents."""
 
 from __future__ import annotations
 
@@ -8,16 +9,46 @@ from pathlib import Path
 import pytest
 
 from engines import tantivy_backend
-from engines.tantivy_backend import TantivyBackend
-from gongkai.document import AnalyzedDocument, Document
+from engines.base import SearchQuery
+from engines.tantivy_backend import IN_FORCE_COLUMN, TantivyBackend
+from gongkai.document import AnalyzedDocument, Document, Validity
+from mappings import load_mapping
 
 
-def analysed(i: int) -> AnalyzedDocument:
+def analysed(i: int, body: str = "正文", validity: str = "unknown") -> AnalyzedDocument:
     return AnalyzedDocument(
-        document=Document(id=f"d{i}", title=f"标题{i}", body="正文"),
+        document=Document(
+            id=f"d{i}", title=f"标题{i}", body=body, validity=Validity(status=validity)
+        ),
         title_tokens=["标题"],
-        body_tokens=["正文"],
+        body_tokens=body.split(),
     )
+
+
+def test_an_index_without_the_in_force_column_keeps_the_bonus_and_takes_writes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Build the index with the mapping minus the column, as mapping v4 had it.
+    spec = load_mapping("embedded")
+    older = {**spec, "fields": [f for f in spec["fields"] if f["name"] != IN_FORCE_COLUMN]}
+    monkeypatch.setattr(tantivy_backend, "load_mapping", lambda kind: older)
+    writer = TantivyBackend(tmp_path)
+    writer.ensure_index()
+    writer.index([analysed(1, "低保 低保", "废止"), analysed(2, "低保")])
+    writer.refresh()
+    writer.close()
+    monkeypatch.undo()
+
+    backend = TantivyBackend(tmp_path)
+    plain = backend.search(SearchQuery(terms=["低保"]))
+    assert [h.id for h in plain.hits] == ["d1", "d2"]
+    preferred = backend.search(SearchQuery(terms=["低保"], in_force_boost=20.0))
+    assert [h.id for h in preferred.hits] == ["d2", "d1"]
+    backend.index([analysed(3, "低保 低保 低保")])  # written without the column it lacks
+    backend.refresh()
+    preferred = backend.search(SearchQuery(terms=["低保"], in_force_boost=20.0))
+    assert [h.id for h in preferred.hits] == ["d3", "d2", "d1"]
+    backend.close()
 
 
 def test_long_ingest_commits_every_so_many_documents(
