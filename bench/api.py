@@ -2,9 +2,16 @@
 beside the engine's own in-process time for the same queries (the API's overhead is the gap).
 
 Index: 100,000 documents of ~2,000 characters resampled from lawrefbook, built once with the
-project's pipeline and reused (`bench._common.built_index`). Queries: the 1,592 real citizen
-questions of msga_govqa, each with facets=true, snippets with <mark> highlights (always on),
-and every other query filtered by document type or region. Rows:
+project's pipeline and reused (`bench._common.built_index`). Two query sets, each request with
+facets=true, snippets with <mark> highlights (always on), and every other one filtered by
+document type or region:
+
+  questions   the 1,592 real citizen questions of msga_govqa (~19 characters, ~25 terms
+              with their bigrams: the heavy case)
+  keywords    the everyday words and official names of the project thesaurus (低保,
+              最低生活保障, 拆迁, 医保, ...): what the public types into a search box
+
+Rows, per query set:
 
   engine only, in process    backend.search(query) on the built query: the engine's own time
   service, in process        SearchService.search: query building, engine, highlighting
@@ -50,14 +57,26 @@ DOC_TYPES = ["法律", "行政法规", "地方性法规", "部门规章", "司�
 REGIONS = ["全国", "北京", "上海", "广东", "浙江"]
 
 
-def requests_to_send(n: int, seed: int = 11) -> list[dict[str, Any]]:
-    """Query parameters: real questions, facets on, every other one filtered."""
+QUERY_SETS = ("questions", "keywords")
+
+
+def query_texts(query_set: str) -> list[str]:
+    """The texts of one query set (see the module docstring)."""
+    if query_set == "keywords":
+        from analysis.synonyms import Thesaurus
+
+        return list(dict.fromkeys(word for group in Thesaurus().groups for word in group))
     with (shared_data() / "msga_govqa.dev.jsonl").open(encoding="utf-8") as handle:
-        questions = [json.loads(line)["text"] for line in handle if line.strip()]
+        return [json.loads(line)["text"] for line in handle if line.strip()]
+
+
+def requests_to_send(n: int, query_set: str = "questions", seed: int = 11) -> list[dict[str, Any]]:
+    """Query parameters: facets on, every other request filtered."""
+    texts = query_texts(query_set)
     rng = random.Random(seed)
     params: list[dict[str, Any]] = []
     for i in range(n):
-        p: dict[str, Any] = {"q": questions[i % len(questions)], "facets": "true", "limit": 10}
+        p: dict[str, Any] = {"q": texts[i % len(texts)], "facets": "true", "limit": 10}
         if i % 4 == 1:
             p["doc_type"] = rng.choice(DOC_TYPES)
         elif i % 4 == 3:
@@ -147,25 +166,37 @@ def load(
 ) -> tuple[list[float], float, int]:
     """Closed loop: ``clients`` threads, each sending the next request when its last one is
     answered, until every request is sent or ``seconds`` pass. Returns latencies (ms), requests
-    per second and the number of failed requests."""
-    import httpx
+    per second and the number of failed requests.
 
-    cursor = iter(range(len(params)))
+    The clients share the server's two cores, so they use the standard library's keep-alive
+    `http.client` (a fraction of httpx's CPU per request): what they spend is not spent on
+    serving."""
+    from http.client import HTTPConnection
+    from urllib.parse import urlencode, urlsplit
+
+    address = urlsplit(base)
+    paths = ["/search?" + urlencode(p, doseq=True) for p in params]
+    cursor = iter(range(len(paths)))
     deadline = time.perf_counter() + seconds
     latencies: list[float] = []
     failures = 0
 
     def client() -> None:
         nonlocal failures
-        with httpx.Client(base_url=base, timeout=30) as http:
+        connection = HTTPConnection(address.hostname or "127.0.0.1", address.port, timeout=30)
+        try:
             for i in cursor:  # iterating a shared range iterator is atomic under the GIL
                 if time.perf_counter() > deadline:
                     return
                 started = time.perf_counter()
-                response = http.get("/search", params=params[i])
+                connection.request("GET", paths[i])
+                response = connection.getresponse()
+                response.read()
                 latencies.append((time.perf_counter() - started) * 1000)
-                if response.status_code != 200:
+                if response.status != 200:
                     failures += 1
+        finally:
+            connection.close()
 
     started = time.perf_counter()
     with ThreadPoolExecutor(clients) as pool:
@@ -183,11 +214,18 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-Row = tuple[str, str, str, str, str, str]
+Row = tuple[str, str, str, str, str, str, str]
 
 
 def measure(engine: str, settings: Any, args: argparse.Namespace) -> list[Row]:
-    params = requests_to_send(args.requests)
+    rows: list[Row] = []
+    for query_set in args.queries:
+        rows += measure_set(engine, settings, args, query_set)
+    return rows
+
+
+def measure_set(engine: str, settings: Any, args: argparse.Namespace, query_set: str) -> list[Row]:
+    params = requests_to_send(args.requests, query_set)
     runs: dict[str, dict[str, list[float]]] = {}
 
     def add(name: str, lat: list[float], rate: float | None) -> None:
@@ -223,6 +261,7 @@ def measure(engine: str, settings: Any, args: argparse.Namespace) -> list[Row]:
         rows.append(
             (
                 engine,
+                query_set,
                 name,
                 summary(entry["p50"]),
                 summary(entry["p99"]),
@@ -244,9 +283,18 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=3000, help="per loaded run, at most")
     parser.add_argument("--in-process", type=int, default=500, help="queries per in-process run")
     parser.add_argument("--seconds", type=float, default=30.0, help="per loaded run, at most")
+    parser.add_argument(
+        "--queries",
+        type=lambda text: [q for q in text.split(",") if q],
+        default=list(QUERY_SETS),
+        help="query sets, comma-separated: questions,keywords (default both)",
+    )
     parser.add_argument("--opensearch-url")
     parser.add_argument("--start-opensearch", action="store_true")
     args = parser.parse_args()
+    unknown = set(args.queries) - set(QUERY_SETS)
+    if unknown:
+        parser.error(f"unknown query set(s): {', '.join(sorted(unknown))}")
 
     node = None
     url = args.opensearch_url
@@ -267,7 +315,7 @@ def main() -> None:
         if node is not None:
             node.stop()
     print(f"index: {args.docs:,} documents of ~2,000 characters; {args.clients} clients max")
-    print_table(("engine", "path", "p50 ms", "p99 ms", "requests/s", "with"), rows)
+    print_table(("engine", "queries", "path", "p50 ms", "p99 ms", "requests/s", "with"), rows)
     print(
         f"(median [min-max] over {args.runs} runs; in-process requests/s = 1000 / p50; "
         "HTTP requests/s measured, closed loop)"
