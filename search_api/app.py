@@ -49,11 +49,6 @@ def create_app(settings: Settings, backend: SearchBackend | None = None) -> Fast
     app.state.service.dense = dense_ranking_for(settings, app.state.database)
     install_problem_handlers(app)
     install_limits(app, settings)
-    app.include_router(accounts.router)
-    app.include_router(compilations.router)
-    app.include_router(exports.router)
-    app.include_router(topics.router)
-    app.include_router(web.router)
 
     @app.get("/search", response_model=SearchResponse, summary="Ranked search with snippets")
     async def search(
@@ -170,6 +165,13 @@ def create_app(settings: Settings, backend: SearchBackend | None = None) -> Fast
     async def healthz(service: Annotated[SearchService, Depends(get_service)]) -> dict[str, Any]:
         return {"status": "ok", **service.backend.health()}
 
+    # After the public API's own routes: a request is matched against routes in order, and
+    # /search is the one that must be found fastest.
+    app.include_router(accounts.router)
+    app.include_router(compilations.router)
+    app.include_router(exports.router)
+    app.include_router(topics.router)
+    app.include_router(web.router)
     return app
 
 
