@@ -29,12 +29,18 @@ def create_database_engine(settings: Settings) -> Engine:
     url = database_url(settings)
     if url.startswith("sqlite"):
         settings.data_dir.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(
-            url, connect_args={"check_same_thread": False, "timeout": 30}, pool_pre_ping=True
-        )
-        event.listen(engine, "connect", _sqlite_pragmas)
-        return engine
+        return sqlite_engine(url)
     return create_engine(url, pool_pre_ping=True)
+
+
+def sqlite_engine(url: str) -> Engine:
+    """A SQLite engine with WAL, foreign keys and a 30 s busy timeout: several processes may
+    write to the file at once."""
+    engine = create_engine(
+        url, connect_args={"check_same_thread": False, "timeout": 30}, pool_pre_ping=True
+    )
+    event.listen(engine, "connect", _sqlite_pragmas)
+    return engine
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

@@ -27,7 +27,6 @@ from sqlalchemy import (
     PrimaryKeyConstraint,
     String,
     Table,
-    create_engine,
     delete,
     func,
     insert,
@@ -37,6 +36,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import Connection
 
 from analysis.embeddings import Embedder, Vectors, passage_text, text_hash
+from gongkai.database import sqlite_engine
 from gongkai.document import Document
 
 metadata = MetaData()
@@ -199,7 +199,7 @@ def cache_store(directory: Path, model: str) -> VectorStore:
     """A store in its own SQLite file under ``directory`` (the evaluation's cache, which
     outlives any one data dir)."""
     directory.mkdir(parents=True, exist_ok=True)
-    return VectorStore(create_engine(f"sqlite:///{directory / 'vectors.sqlite'}"), model)
+    return VectorStore(sqlite_engine(f"sqlite:///{directory / 'vectors.sqlite'}"), model)
 
 
 @dataclass(frozen=True)
