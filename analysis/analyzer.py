@@ -49,7 +49,13 @@ class DocumentAnalyzer:
 
     def analyze_text(self, title: str, body: str, title_derived: bool) -> tuple[str, str, str, str]:
         """(title tokens, body tokens, title bigrams, body bigrams), each joined by single
-        spaces; each text is normalised once for both its tokens and its bigrams."""
+        spaces; each text is normalised once for both its tokens and its bigrams.
+
+        One native call when the tokeniser has the native analyser (`analysis.native`)."""
+        if self.tokenizer.native is not None:
+            fields = self.tokenizer.native.analyze_text(title, body, title_derived)
+            if fields is not None:
+                return fields
         token_text = self.tokenizer.token_text
         body = normalise(body)
         if title_derived:

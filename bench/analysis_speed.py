@@ -11,8 +11,13 @@ Corpus: documents of ~2,000 characters resampled from the real lawrefbook texts
   project analysis               + character bigrams for title and body (what is indexed)
   project analysis, N processes  `gongkai.parallel.ParallelAnalyzer`, wall clock, all cores
 
+The project rows come twice: the pure-Python path (``GovTokenizer(use_native=False)``, rjieba
+plus numpy) and the native analyser (``native/``, one Rust call per document, what ingest uses
+when ``gongkai_native`` is installed); the native output is checked equal to the Python path's
+on every document of the corpus.
+
 Per-core rates use the process's CPU time, so other tenants of a shared machine do not lower
-them; the pool row is wall time (it is meant to use several cores).
+them; the pool rows are wall time (they are meant to use several cores).
 
     python bench/analysis_speed.py [--runs 5] [--docs 2000]
 """
@@ -20,6 +25,7 @@ them; the pool row is wall time (it is meant to use several cores).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 import time
 import warnings
@@ -65,8 +71,10 @@ def main() -> None:
         f"(jieba rows on the first {len(few)})"
     )
 
-    tokenizer = GovTokenizer()
+    tokenizer = GovTokenizer(use_native=False)  # the pure-Python path
     analyzer = DocumentAnalyzer(tokenizer)
+    fast = GovTokenizer()  # native when gongkai_native is installed
+    fast_analyzer = DocumentAnalyzer(fast)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # jieba's import warns (pkg_resources)
         import jieba
@@ -85,6 +93,9 @@ def main() -> None:
     def whole(text: str) -> object:
         return analyzer.analyze_text("", text, True)
 
+    def whole_native(text: str) -> object:
+        return fast_analyzer.analyze_text("", text, True)
+
     per_core: dict[str, tuple[list[str], Callable[[str], object]]] = {
         "jieba.lcut (baseline)": (few, plain.lcut),
         "jieba search mode, HMM off": (
@@ -93,32 +104,48 @@ def main() -> None:
         ),
         "project segment (rjieba)": (texts, tokenizer.segment),
         # What ingest runs: normalised once, tokens joined by spaces (the indexed form).
-        "project tokens": (texts, lambda t: tokenizer.token_text(normalise(t))),
-        "project analysis (tokens+bigrams)": (texts, whole),
+        "project tokens, Python path": (texts, lambda t: tokenizer.token_text(normalise(t))),
+        "project analysis (tokens+bigrams), Python path": (texts, whole),
     }
-    rates: dict[str, list[float]] = {name: [] for name in per_core}
     workers = args.workers or default_workers()
-    pool_name = f"project analysis, {workers} processes"
-    rates[pool_name] = []
-    with ParallelAnalyzer(tokenizer, workers) as pool:
-        pool.analyze_many(docs[:64])  # start the workers outside the timing
+    pools = {f"project analysis, {workers} processes, Python path": tokenizer}
+    if fast.native is not None:
+        per_core["project tokens, native"] = (texts, lambda t: fast.token_text(normalise(t)))
+        per_core["project analysis (tokens+bigrams), native"] = (texts, whole_native)
+        pools[f"project analysis, {workers} processes, native"] = fast
+        same = sum(
+            fast_analyzer.analyze_text(d.title, d.body, False)
+            == analyzer.analyze_text(d.title, d.body, False)
+            for d in docs
+        )
+        native_note = f"; native analysis == Python path on {same}/{len(docs)} documents"
+    else:
+        native_note = "; native rows absent: gongkai_native is not installed (pip install ./native)"
+    rates: dict[str, list[float]] = {name: [] for name in [*per_core, *pools]}
+    with contextlib.ExitStack() as stack:
+        started_pools = {
+            name: stack.enter_context(ParallelAnalyzer(tok, workers)) for name, tok in pools.items()
+        }
+        for pool in started_pools.values():
+            pool.analyze_many(docs[:64])  # start the workers outside the timing
         for _ in range(args.runs):
             for name, (sample, work) in per_core.items():
                 rates[name].append(cpu_rate(sample, work))
-            started = time.perf_counter()
-            pool.analyze_many(docs)
-            rates[pool_name].append(chars / (time.perf_counter() - started))
+            for name, pool in started_pools.items():
+                started = time.perf_counter()
+                pool.analyze_many(docs)
+                rates[name].append(chars / (time.perf_counter() - started))
 
     base = rates["jieba.lcut (baseline)"]
     rows = []
     for name, runs in rates.items():
-        clock = "wall, all cores" if name == pool_name else "CPU, one core"
+        clock = "wall, all cores" if name in pools else "CPU, one core"
         speedup = sorted(runs)[len(runs) // 2] / sorted(base)[len(base) // 2]
         rows.append((name, clock, summary([r / 1e6 for r in runs]), f"{speedup:.1f}x"))
     print_table(("analysis", "clock", "M chars/s", "vs jieba.lcut"), rows)
     print(
         f"(median [min-max] over {args.runs} runs; project segment == jieba search mode HMM "
-        f"off on {len(few) - len(differ)}/{len(few)} documents)"
+        f"off on {len(few) - len(differ)}/{len(few)} documents{native_note})"
     )
 
 

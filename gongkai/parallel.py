@@ -32,9 +32,15 @@ _Answer = tuple[str, str, str, str]
 _worker: DocumentAnalyzer | None = None
 
 
-def _start_worker(extra_terms: tuple[str, ...], stop_words: frozenset[str]) -> None:
+def _start_worker(
+    extra_terms: tuple[str, ...], stop_words: frozenset[str], use_native: bool = True
+) -> None:
     global _worker
-    _worker = DocumentAnalyzer(GovTokenizer(extra_terms=extra_terms, stop_words=stop_words))
+    # use_native: a worker runs the native analyser (`analysis.native`) when its parent's
+    # tokeniser does and the extension imports in the worker too.
+    _worker = DocumentAnalyzer(
+        GovTokenizer(extra_terms=extra_terms, stop_words=stop_words, use_native=use_native)
+    )
 
 
 def _analyse_chunk(jobs: list[_Job]) -> list[_Answer]:
@@ -67,7 +73,11 @@ class ParallelAnalyzer(DocumentAnalyzer):
                 self.workers,
                 mp_context=multiprocessing.get_context("forkserver"),
                 initializer=_start_worker,
-                initargs=(tuple(self.tokenizer.extra_terms), self.tokenizer.stop_words),
+                initargs=(
+                    tuple(self.tokenizer.extra_terms),
+                    self.tokenizer.stop_words,
+                    self.tokenizer.use_native,
+                ),
             )
         return self._pool
 

@@ -6,6 +6,10 @@ cd "$(dirname "$0")/.."
 
 python3 -m venv .venv
 .venv/bin/pip install --quiet --upgrade pip
+# The native analyser (native/, Rust via maturin; ~1 min to build from scratch): the same
+# tokens as the pure-Python path, which stays in use wherever it is not installed.
+command -v cargo >/dev/null || export PATH="$HOME/.cargo/bin:$PATH"  # rustup's cargo
+.venv/bin/pip install --quiet ./native
 .venv/bin/pip install --quiet -e .
 
 export GONGKAI_DATA_DIR="${GONGKAI_DATA_DIR:-.gongkai}"

@@ -21,6 +21,10 @@ export GONGKAI_TEST_DATABASE_URL
 
 python3 -m venv .venv
 .venv/bin/pip install --quiet --upgrade pip
+# The native analyser (native/, Rust via maturin; ~1 min to build from scratch): the same
+# tokens as the pure-Python path, which stays in use wherever it is not installed.
+command -v cargo >/dev/null || export PATH="$HOME/.cargo/bin:$PATH"  # rustup's cargo
+.venv/bin/pip install --quiet ./native
 .venv/bin/pip install --quiet -e ".[dev]"
 (cd tests/engine && mvn -q -B dependency:copy-dependencies -DoutputDirectory=target/lib)
 

@@ -348,17 +348,18 @@ def test_memo_of_segments_is_bounded_and_results_do_not_change(
     import analysis.tokenizer as module
 
     monkeypatch.setattr(module, "_EMITS_LIMIT", 5)
-    tokenizer = GovTokenizer()
+    tokenizer = GovTokenizer(use_native=False)  # the memo belongs to the pure-Python path
     expected = [plain_tokenize(tokenizer, t) for t in TEXTS]
     for _ in range(2):
         assert [tokenizer.tokenize(t) for t in TEXTS] == expected
         assert len(tokenizer._emits) <= 5 + max(len(tokenizer.segment(t)) for t in TEXTS)
 
 
-def test_memo_belongs_to_one_tokeniser() -> None:
+@pytest.mark.parametrize("use_native", [False, True])
+def test_memo_belongs_to_one_tokeniser(use_native: bool) -> None:
     # A stop word of one tokeniser must not leak into another through a shared memo.
-    first = GovTokenizer(stop_words=frozenset({"补贴"}))
-    second = GovTokenizer(stop_words=frozenset())
+    first = GovTokenizer(stop_words=frozenset({"补贴"}), use_native=use_native)
+    second = GovTokenizer(stop_words=frozenset(), use_native=use_native)
     assert "补贴" not in first.tokenize("发放补贴")
     assert "补贴" in second.tokenize("发放补贴")
 
