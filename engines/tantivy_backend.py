@@ -15,6 +15,7 @@ import os
 import shutil
 import time
 from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from itertools import takewhile
 from pathlib import Path
 from typing import Any
@@ -46,6 +47,8 @@ IN_FORCE_COLUMN = "in_force"
 # Documents indexed between commits during a long ingest (memory bound; see `index`).
 COMMIT_EVERY_DOCS = 5_000
 FACET_SIZE = 50
+# Facet passes that may run at once beside page searches (one per core here).
+FACET_THREADS = 2
 
 
 def build_schema(spec: dict[str, Any]) -> tantivy.Schema:
@@ -101,6 +104,8 @@ class TantivyBackend:
         self._opened: str | None = None
         # Whether `_index` has the in-force column (indexes built before mapping v5 do not).
         self._in_force_column = True
+        # Runs facet passes beside the page search (made on first use, ended by `close`).
+        self._facet_threads: ThreadPoolExecutor | None = None
 
     # -- where the live index is -------------------------------------------------------
     @property
@@ -323,6 +328,14 @@ class TantivyBackend:
         native = self.build_query(
             query.model_copy(update={"in_force_boost": 0.0}) if bonus else query
         )
+        # The facet pass runs beside the page search: tantivy releases the GIL while it
+        # searches, and the two passes over the matches (each ~2-3 ms for a question at 100k
+        # documents) then overlap on the two cores instead of adding up (issue 9 profile).
+        facets_pending = (
+            self._facet_pool().submit(self._facets, searcher, native, query.facets)
+            if query.facets
+            else None
+        )
         page, total = self._page(
             searcher, native, query, bonus if query.sort == "relevance" else 0.0
         )
@@ -332,8 +345,15 @@ class TantivyBackend:
             score = float(key) if query.sort == "relevance" else 0.0
             sort_values = sort_values_of(query.sort, key, doc_id or doc.id)
             hits.append(SearchHit(id=doc.id, score=score, document=doc, sort_values=sort_values))
-        facets = self._facets(searcher, native, query.facets) if query.facets else {}
+        facets = facets_pending.result() if facets_pending is not None else {}
         return SearchResult(total=total, hits=hits, facets=facets)
+
+    def _facet_pool(self) -> ThreadPoolExecutor:
+        if self._facet_threads is None:
+            self._facet_threads = ThreadPoolExecutor(
+                max_workers=FACET_THREADS, thread_name_prefix="gongkai-facets"
+            )
+        return self._facet_threads
 
     def _page(
         self, searcher: tantivy.Searcher, native: tantivy.Query, query: SearchQuery, bonus: float
@@ -522,6 +542,9 @@ class TantivyBackend:
             self._writer.rollback()
             self._writer = None
         self._index = None
+        if self._facet_threads is not None:
+            self._facet_threads.shutdown(wait=True)
+            self._facet_threads = None
 
 
 def _has_column(index: tantivy.Index, name: str) -> bool:

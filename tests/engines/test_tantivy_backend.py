@@ -4,6 +4,7 @@ the in-force column (mapping v5) still ranks and takes new documents."""
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -75,3 +76,32 @@ def test_long_ingest_commits_every_so_many_documents(
     writer.refresh()
     assert committed() == 4
     writer.close()
+
+
+def test_facets_counted_beside_the_search_agree_across_threads_and_after_close(
+    tmp_path: Path,
+) -> None:
+    # The facet pass runs on the backend's own threads while the page is searched; searches
+    # from several threads at once each get their own counts, and a closed backend makes a
+    # new pool when it is used again.
+    backend = TantivyBackend(tmp_path)
+    backend.ensure_index()
+    backend.index(
+        [
+            analysed(i, "低保 救助" if i % 3 else "低保", "废止" if i % 2 else "有效")
+            for i in range(30)
+        ]
+    )
+    backend.refresh()
+
+    def counts(terms: list[str]) -> dict[str, int]:
+        result = backend.search(SearchQuery(terms=terms, facets=["validity"], limit=5))
+        return {f.value: f.count for f in result.facets["validity"]}
+
+    expected = {"低保": {"废止": 15, "有效": 15}, "救助": {"废止": 10, "有效": 10}}
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        answers = list(pool.map(lambda term: (term, counts([term])), ["低保", "救助"] * 10))
+    assert all(found == expected[term] for term, found in answers)
+    backend.close()
+    assert counts(["救助"]) == expected["救助"]
+    backend.close()
