@@ -147,6 +147,10 @@ class SearchBackend(Protocol):
 
     def get(self, doc_id: str) -> Document | None: ...
 
+    def get_many(self, doc_ids: Sequence[str]) -> dict[str, Document]:
+        """The indexed documents among ``doc_ids``, by id, in one request to the engine
+        (ids not indexed are left out)."""
+
     def search(self, query: SearchQuery) -> SearchResult: ...
 
     def count(self) -> int: ...
@@ -190,6 +194,9 @@ class NullSearchBackend:
 
     def get(self, doc_id: str) -> Document | None:
         return None
+
+    def get_many(self, doc_ids: Sequence[str]) -> dict[str, Document]:
+        return {}
 
     def search(self, query: SearchQuery) -> SearchResult:
         return SearchResult(total=0, hits=[])

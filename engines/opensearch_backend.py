@@ -377,6 +377,20 @@ class ClusterBackend:
             return None
         return document_from_fields(found["_source"])
 
+    def get_many(self, doc_ids: Sequence[str]) -> dict[str, Document]:
+        if not doc_ids:
+            return {}
+        options = {self._flavor.source_includes_kw: ",".join(SOURCE_FIELDS)}
+        found = self._call(
+            f"get {len(doc_ids)} documents",
+            lambda: self._client.mget(index=self.alias, body={"ids": list(doc_ids)}, **options),
+        )
+        return {
+            doc["_id"]: document_from_fields(doc["_source"])
+            for doc in found["docs"]
+            if doc.get("found")
+        }
+
     def search(self, query: SearchQuery) -> SearchResult:
         body = build_search_body(query)
         raw = self._call("search", lambda: self._client.search(index=self.alias, body=body))

@@ -232,6 +232,17 @@ class TantivyBackend:
             return None
         return document_from_fields(self._stored(searcher, hits[0][1]))
 
+    def get_many(self, doc_ids: Sequence[str]) -> dict[str, Document]:
+        if not doc_ids:
+            return {}
+        searcher = self._searcher()
+        query = Query.term_set_query(self._schema, "id", list(doc_ids))
+        docs = (
+            document_from_fields(self._stored(searcher, address))
+            for _, address in searcher.search(query, len(doc_ids)).hits
+        )
+        return {doc.id: doc for doc in docs}
+
     @staticmethod
     def _stored(searcher: tantivy.Searcher, address: tantivy.DocAddress) -> dict[str, Any]:
         # bytes since mapping v4; an index built with v3 (until `gongkai index rebuild`)

@@ -50,6 +50,18 @@ def test_index_count_and_get_round_trip(backend: SearchBackend, make: Make) -> N
     assert backend.get("missing") is None
 
 
+def test_get_many_answers_the_indexed_ones_in_one_call(backend: SearchBackend, make: Make) -> None:
+    docs = [make(f"d{i}", f"标题{i}", "住房公积金贷款") for i in range(12)]
+    load(backend, docs)
+    backend.delete(["d3"])
+    backend.refresh()
+    asked = ["d11", "d3", "missing", "d0", "d7", "d0"]
+    got = backend.get_many(asked)
+    assert set(got) == {"d11", "d0", "d7"}
+    assert all(got[i] == docs[int(i[1:])].document for i in got)
+    assert backend.get_many([]) == {}
+
+
 def test_a_huge_record_and_title_are_stored_whole(backend: SearchBackend, make: Make) -> None:
     # Over tantivy's and Lucene's 32 KB term limits: the stored record is not a term
     # (mapping v4) and the cluster's title keyword skips values that long (ignore_above).

