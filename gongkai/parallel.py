@@ -1,15 +1,16 @@
-"""Document analysis spread over the cores.
+"""Document analysis spread over processes, for the pure-Python path: segmentation holds the
+GIL (rjieba releases it never), so threads do not help and a process per core does.
 
-With the native analyser (`analysis.native`) the work runs on threads of this process: its
-one call per document releases the GIL, and it is so fast (~0.2 ms for 2,000 characters)
-that sending documents to other processes and their tokens back cost more than analysing
-them (issue 9: a 2-process pool ingested 1,110 docs/s, one process 1,510).
+With the native analyser (`analysis.native`) documents are analysed in the calling thread:
+at ~0.25 ms for 2,000 characters, sending them to worker processes and their tokens back
+costs more than the analysis, and the second core is busy with the engine's indexing thread
+anyway. Measured with bench/ingest.py (10,000 documents, same run): 2 worker processes
+1,110 docs/s, 2 worker threads 1,296, the calling thread 1,513.
 
-On the pure-Python path segmentation holds the GIL (rjieba releases it never), so threads
-do not help and a process per core does. What crosses the process boundary is kept to a few
-large strings: a worker gets (title, body, title_derived) and answers each field's tokens
-joined by spaces (`AnalyzedDocument`'s own form). Pickling thousands of small token strings
-instead cost as much as segmenting them (DESIGN.md).
+What crosses the process boundary is kept to a few large strings: a worker gets (title, body,
+title_derived) and answers each field's tokens joined by spaces (`AnalyzedDocument`'s own
+form). Pickling thousands of small token strings instead cost as much as segmenting them
+(DESIGN.md).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures import Executor, ProcessPoolExecutor
 
 from analysis.analyzer import DocumentAnalyzer, searchable_body
 from analysis.tokenizer import GovTokenizer
@@ -59,9 +60,9 @@ def default_workers() -> int:
 
 
 class ParallelAnalyzer(DocumentAnalyzer):
-    """A `DocumentAnalyzer` whose `analyze_many` runs on ``workers`` threads (native
-    analyser) or processes (pure-Python path); the result is the same list the sequential
-    analyser gives. With one worker, or a small batch, it stays in the calling thread.
+    """A `DocumentAnalyzer` whose `analyze_many` runs on ``workers`` processes; the result is
+    the same list the sequential analyser gives. With the native analyser, one worker, or a
+    small batch, it stays in this process.
 
     Close it (or use it as a context manager) to stop the workers.
     """
@@ -72,8 +73,6 @@ class ParallelAnalyzer(DocumentAnalyzer):
         self._pool: Executor | None = None
 
     def _executor(self) -> Executor:
-        if self._pool is None and self.tokenizer.native is not None:
-            self._pool = ThreadPoolExecutor(self.workers, thread_name_prefix="gongkai-analysis")
         if self._pool is None:
             # forkserver: workers start from a clean process, safe beside the engine's threads.
             self._pool = ProcessPoolExecutor(
@@ -89,7 +88,8 @@ class ParallelAnalyzer(DocumentAnalyzer):
         return self._pool
 
     def _in_process(self, docs: Sequence[Document]) -> bool:
-        return self.workers <= 1 or len(docs) < MIN_PARALLEL
+        native = self.tokenizer.native is not None
+        return native or self.workers <= 1 or len(docs) < MIN_PARALLEL
 
     def analyze_many(self, docs: Sequence[Document]) -> list[AnalyzedDocument]:
         if self._in_process(docs):
@@ -101,13 +101,10 @@ class ParallelAnalyzer(DocumentAnalyzer):
             return super().submit(docs)  # its analyze_many call stays in this process
         jobs = [(d.title, searchable_body(d), d.title_derived) for d in docs]
         pool = self._executor()
-        analyse = self._analyse_here if isinstance(pool, ThreadPoolExecutor) else _analyse_chunk
-        futures = [pool.submit(analyse, jobs[i : i + CHUNK]) for i in range(0, len(jobs), CHUNK)]
+        futures = [
+            pool.submit(_analyse_chunk, jobs[i : i + CHUNK]) for i in range(0, len(jobs), CHUNK)
+        ]
         return lambda: self._assemble(docs, (f.result() for f in futures))
-
-    def _analyse_here(self, jobs: list[_Job]) -> list[_Answer]:
-        """`_analyse_chunk` on a thread of this process, with this analyser's tokeniser."""
-        return [self.analyze_text(title, body, derived) for title, body, derived in jobs]
 
     @staticmethod
     def _assemble(

@@ -341,21 +341,3 @@ def test_workers_rebuild_the_native_analyser() -> None:
         assert parallel._worker is not None and parallel._worker.tokenizer.native is None
     finally:
         parallel._worker = saved
-
-
-def test_parallel_analysis_runs_the_native_analyser_on_threads(slow_extra: GovTokenizer) -> None:
-    from concurrent.futures import ThreadPoolExecutor
-
-    from gongkai.document import Document
-    from gongkai.parallel import MIN_PARALLEL, ParallelAnalyzer
-
-    docs = [
-        Document(id=f"d{i}", title=HOSTILE[i % len(HOSTILE)], body=HOSTILE[(i + 3) % len(HOSTILE)])
-        for i in range(MIN_PARALLEL + 5)
-    ]
-    tokenizer = GovTokenizer(extra_terms=EXTRA_TERMS, stop_words=EXTRA_STOP_WORDS)
-    with ParallelAnalyzer(tokenizer, workers=2) as pool:
-        assert pool.analyze_many(docs) == DocumentAnalyzer(slow_extra).analyze_many(docs)
-        # Threads of this process: the native call releases the GIL, and no document is
-        # pickled to another process.
-        assert isinstance(pool._pool, ThreadPoolExecutor)
