@@ -5,21 +5,25 @@ Corpus: documents of ~2,000 characters resampled from the real lawrefbook texts,
 JSONL once (cached in the temp folder). Every measurement runs in a fresh process, so its peak
 RSS is its own. Rows:
 
-  embedded  cli ingest (outbox), no enrichment   what `gongkai ingest` does, analysis on all
-                                                 cores (gongkai.parallel), stages off
+  embedded  cli ingest (outbox), no enrichment   what `gongkai ingest` does (native analysis
+                                                 in process, gongkai.parallel), stages off
   embedded  cli ingest (outbox), enrichment      + metadata, validity, references, keywords,
                                                  near-duplicates and linking (smaller corpus)
-  embedded  pipeline, all cores                  IngestPipeline + ParallelAnalyzer, no outbox
-  embedded  pipeline, one core                   the same with the in-process DocumentAnalyzer
+  embedded  pipeline                             IngestPipeline + ParallelAnalyzer, no outbox:
+                                                 the native analyser in this process, the
+                                                 engine's indexing thread on the other core
+  embedded  pipeline, Python analysis, processes the same with the pure-Python analysis on a
+                                                 worker process per core (the way before the
+                                                 native analyser)
   embedded  baseline: jieba.lcut, one core       the same pipeline with plain jieba tokens
-  opensearch  pipeline, all cores                IngestPipeline into the alias (refresh 1 s)
+  opensearch  pipeline                           IngestPipeline into the alias (refresh 1 s)
   embedded/opensearch  engine alone              `rebuild` of documents analysed beforehand
                                                  (not timed): what the engine itself indexes
                                                  on this machine, the ceiling for the rows above
   opensearch  bulk load, all cores               `rebuild`: bulk into a new index with refresh
                                                  off and no replicas, then the alias switch
 
-Memory bounded by batch size: the all-cores pipeline row is measured at two corpus sizes
+Memory bounded by batch size: the pipeline row is measured at two corpus sizes
 (--docs and --docs/4); peak RSS should not grow with the corpus.
 
     python bench/ingest.py [--runs 3] [--docs 20000] [--start-opensearch | --opensearch-url URL]
@@ -44,8 +48,8 @@ from bench._common import REPO, corpus_path, peak_rss_mb, print_table, summary, 
 WAYS = {
     "cli": "cli ingest (outbox), no enrichment",
     "cli-enrich": "cli ingest (outbox), enrichment",
-    "pipeline": "pipeline, all cores",
-    "sequential": "pipeline, one core",
+    "pipeline": "pipeline",
+    "python-pool": "pipeline, Python analysis, processes",
     "baseline": "baseline: jieba.lcut, one core",
     "bulk": "bulk load (refresh off), all cores",
     "engine": "engine alone: pre-analysed documents",
@@ -169,8 +173,8 @@ def measure_one(way: str, engine: str, corpus: Path, url: str | None) -> dict[st
                 analyzer: DocumentAnalyzer
                 if way == "pipeline":
                     analyzer = ParallelAnalyzer(GovTokenizer())
-                elif way == "sequential":
-                    analyzer = DocumentAnalyzer(GovTokenizer())
+                elif way == "python-pool":
+                    analyzer = ParallelAnalyzer(GovTokenizer(use_native=False))
                 else:
                     analyzer = _plain_analyzer()  # type: ignore[assignment]
                 report = IngestPipeline(analyzer, backend, settings.batch_size).run(
@@ -250,7 +254,7 @@ def main() -> None:
         ("embedded", "pipeline", big),
         ("embedded", "pipeline", small),
         ("embedded", "cli", big),
-        ("embedded", "sequential", big),
+        ("embedded", "python-pool", big),
         ("embedded", "baseline", baseline),
         ("embedded", "cli-enrich", enrich),
         ("embedded", "engine", big),
