@@ -4,8 +4,8 @@ GIL (rjieba releases it never), so threads do not help and a process per core do
 With the native analyser (`analysis.native`) documents are analysed in the calling thread:
 at ~0.25 ms for 2,000 characters, sending them to worker processes and their tokens back
 costs more than the analysis, and the second core is busy with the engine's indexing thread
-anyway. Measured with bench/ingest.py (10,000 documents, same run): 2 worker processes
-1,110 docs/s, 2 worker threads 1,296, the calling thread 1,513.
+anyway. Measured with bench/ingest.py (10,000 documents, two runs, each beside the calling
+thread's 1,510-1,513 docs/s): 2 worker processes 1,110, 2 worker threads 1,296.
 
 What crosses the process boundary is kept to a few large strings: a worker gets (title, body,
 title_derived) and answers each field's tokens joined by spaces (`AnalyzedDocument`'s own
