@@ -225,12 +225,7 @@ class TantivyBackend:
         return self._open().searcher()
 
     def get(self, doc_id: str) -> Document | None:
-        searcher = self._searcher()
-        query = tantivy.Query.term_query(self._schema, "id", doc_id)
-        hits = searcher.search(query, 1).hits
-        if not hits:
-            return None
-        return document_from_fields(self._stored(searcher, hits[0][1]))
+        return self.get_many([doc_id]).get(doc_id)
 
     def get_many(self, doc_ids: Sequence[str]) -> dict[str, Document]:
         if not doc_ids:

@@ -249,6 +249,9 @@ def test_drop_removes_the_alias_and_every_version(cluster: ClusterBackend) -> No
     assert index_names(cluster) == []
     assert alias_targets(cluster) == []
     assert cluster.health()["index"] is None
+    # Lookups of a dropped index find nothing rather than fail, one id or many.
+    assert cluster.get("a") is None
+    assert cluster.get_many(["a"]) == {}
     cluster.drop()  # nothing left: still fine
 
 
