@@ -38,14 +38,11 @@ _Answer = tuple[str, str, str, str]
 _worker: DocumentAnalyzer | None = None
 
 
-def _start_worker(
-    extra_terms: tuple[str, ...], stop_words: frozenset[str], use_native: bool = True
-) -> None:
+def _start_worker(extra_terms: tuple[str, ...], stop_words: frozenset[str]) -> None:
     global _worker
-    # use_native: a worker runs the native analyser (`analysis.native`) when its parent's
-    # tokeniser does and the extension imports in the worker too.
+    # Workers exist only for the pure-Python path (`ParallelAnalyzer._in_process`).
     _worker = DocumentAnalyzer(
-        GovTokenizer(extra_terms=extra_terms, stop_words=stop_words, use_native=use_native)
+        GovTokenizer(extra_terms=extra_terms, stop_words=stop_words, use_native=False)
     )
 
 
@@ -79,11 +76,7 @@ class ParallelAnalyzer(DocumentAnalyzer):
                 self.workers,
                 mp_context=multiprocessing.get_context("forkserver"),
                 initializer=_start_worker,
-                initargs=(
-                    tuple(self.tokenizer.extra_terms),
-                    self.tokenizer.stop_words,
-                    self.tokenizer.use_native,
-                ),
+                initargs=(tuple(self.tokenizer.extra_terms), self.tokenizer.stop_words),
             )
         return self._pool
 
