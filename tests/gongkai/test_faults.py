@@ -186,6 +186,9 @@ def test_engine_killed_mid_ingest_loses_nothing_acknowledged_or_accepted(
             batch_size=200,
             outbox=outbox,
             backoff=Backoff(initial_s=0.5, max_s=5.0, window_s=300.0),
+            # Acknowledge as the ingest goes: with the default (a commit per 5,000
+            # documents) nothing was acknowledged before the end, and the kill came after it.
+            confirm_every=200,
         )
         report = pipeline.run(docs(total), on_document=count)
     finally:
@@ -193,6 +196,7 @@ def test_engine_killed_mid_ingest_loses_nothing_acknowledged_or_accepted(
         chaos.join(timeout=620)
     try:
         assert acknowledged_at_kill, "the node was never killed: the test proved nothing"
+        assert acknowledged_at_kill[0] < total, "killed after the ingest: it proved nothing"
         assert report.engine_error is None or "not available" in report.engine_error
         assert report.documents == total and report.pending == 0
         backend.refresh()
