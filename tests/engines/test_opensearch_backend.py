@@ -8,10 +8,12 @@ The behaviour every engine shares is in test_contract.py.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import re
 import socket
+import threading
 import urllib.request
 import uuid
 from collections.abc import Iterator
@@ -22,7 +24,7 @@ import pytest
 
 from engines import make_backend
 from engines.base import EngineError, EngineUnavailable, SearchBackend, SearchQuery
-from engines.opensearch_backend import ClusterBackend, build_search_body
+from engines.opensearch_backend import BULK_REQUESTS_IN_FLIGHT, ClusterBackend, build_search_body
 from gongkai.document import AnalyzedDocument, Document
 from gongkai.settings import Settings
 from mappings import MAPPING_VERSION
@@ -208,6 +210,53 @@ def test_rebuild_swaps_the_alias_and_drops_the_old_index(
     cluster.index([make("later", "t", "征收")])
     cluster.refresh()
     assert cluster.count() == 1201
+
+
+@pytest.mark.engine
+def test_bulk_requests_go_side_by_side_and_an_id_seen_twice_keeps_its_last_version(
+    opensearch_url: str,
+) -> None:
+    backend = ClusterBackend(opensearch_url, alias=unique_alias(), batch_size=3)
+    send = backend._flavor.streaming_bulk
+    # The first two requests meet here: had they been sent one after the other, the first
+    # would wait alone and the barrier would break.
+    both_in_flight = threading.Barrier(BULK_REQUESTS_IN_FLIGHT, timeout=20)
+    lock = threading.Lock()
+    active: list[set[str]] = []  # the ids of each request being answered now
+    overlaps: list[set[str]] = []  # ids written by two requests at once (must stay empty)
+    requests = [0]
+
+    def watched(client: Any, actions: list[dict[str, Any]], **options: Any) -> Any:
+        ids = {str(a["_id"]) for a in actions}
+        with lock:
+            requests[0] += 1
+            first = requests[0] <= BULK_REQUESTS_IN_FLIGHT
+            overlaps.extend(ids & other for other in active if ids & other)
+            active.append(ids)
+        try:
+            if first:
+                both_in_flight.wait()
+            yield from send(client, actions, **options)
+        finally:
+            with lock:
+                active.remove(ids)
+
+    backend._flavor = dataclasses.replace(backend._flavor, streaming_bulk=watched)
+    # Two requests of distinct ids, then 30 versions of 4 ids: the same id in neighbouring
+    # requests of three.
+    distinct = [make(f"a{i}", "t", "正文") for i in range(6)]
+    versions = [make(f"d{i % 4}", f"v{i}", "正文") for i in range(30)]
+    try:
+        backend.rebuild(distinct + versions)
+        assert requests[0] == 12 and overlaps == []
+        assert backend.count() == 10
+        for k in range(4):
+            got = backend.get(f"d{k}")
+            assert got is not None and got.title == f"v{max(range(k, 30, 4))}"
+    finally:
+        backend.drop()
+        backend.close()
+    assert backend._bulk_threads is None  # close() ended the sending threads
 
 
 @pytest.mark.engine
