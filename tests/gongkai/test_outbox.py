@@ -142,7 +142,7 @@ def test_rows_are_confirmed_only_after_the_engine_commits_them(
 
     def source() -> Iterator[Document]:
         for i, doc in enumerate(docs(23)):
-            if i in (7, 12, 17):
+            if i in (7, 12, 17, 22):
                 seen[i] = (outbox.count(), backend.count())
             yield doc
 
@@ -150,11 +150,13 @@ def test_rows_are_confirmed_only_after_the_engine_commits_them(
         DocumentAnalyzer(tokenizer), backend, batch_size=5, outbox=outbox, confirm_every=10
     )
     report = pipeline.run(source())
-    # A batch is indexed when the next one is handed to analysis; rows stay in the outbox
-    # until the engine has committed them.
+    # A batch goes to the engine (on the sending thread) when the next one has been analysed;
+    # its outcome is read when the batch after that goes. Rows stay in the outbox until the
+    # engine has committed them.
     assert seen[7] == (5, 0)  # batch 1 analysed
-    assert seen[12] == (10, 0)  # batch 1 indexed, not committed; batch 2 analysed
-    assert seen[17] == (5, 10)  # batches 1-2 committed (10 >= confirm_every) and confirmed
+    assert seen[12] == (10, 0)  # batch 1 sent, batch 2 analysed
+    assert seen[17] == (15, 0)  # batch 1 indexed (5 < confirm_every), batch 2 sent
+    assert seen[22] == (10, 10)  # batches 1-2 committed (10 >= confirm_every) and confirmed
     assert report.pending == 0 and outbox.count() == 0 and backend.count() == 23
 
 
