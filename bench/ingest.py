@@ -229,6 +229,9 @@ def main() -> None:
     parser.add_argument("--baseline-docs", type=int, default=2_000, help="jieba is slow")
     parser.add_argument("--opensearch-url")
     parser.add_argument("--start-opensearch", action="store_true")
+    parser.add_argument(
+        "--ways", nargs="+", choices=sorted(WAYS), help="measure only these ways (default: all)"
+    )
     parser.add_argument("--child", choices=sorted(WAYS), help=argparse.SUPPRESS)
     parser.add_argument("--engine", default="embedded", help=argparse.SUPPRESS)
     parser.add_argument("--corpus", type=Path, help=argparse.SUPPRESS)
@@ -265,6 +268,8 @@ def main() -> None:
             ("opensearch", "bulk", big),
             ("opensearch", "engine", big),
         ]
+    if args.ways:
+        plan = [step for step in plan if step[1] in args.ways]
     chars = sum(len(json.loads(line)["text"]) for line in big.open(encoding="utf-8"))
     print(f"corpus: {args.docs} documents of {chars / args.docs:,.0f} characters on average")
 
