@@ -11,7 +11,8 @@ RSS is its own. Rows:
                                                  near-duplicates and linking (smaller corpus)
   embedded  pipeline                             IngestPipeline + ParallelAnalyzer, no outbox:
                                                  the native analyser in this process, the
-                                                 engine's indexing thread on the other core
+                                                 engine's indexing thread on the other core,
+                                                 batches handed to the engine on a thread
   embedded  pipeline, Python analysis, processes the same with the pure-Python analysis on a
                                                  worker process per core (the way before the
                                                  native analyser)
@@ -19,9 +20,11 @@ RSS is its own. Rows:
   opensearch  pipeline                           IngestPipeline into the alias (refresh 1 s)
   embedded/opensearch  engine alone              `rebuild` of documents analysed beforehand
                                                  (not timed): what the engine itself indexes
-                                                 on this machine, the ceiling for the rows above
+                                                 on this machine (tantivy: one indexing thread
+                                                 per core), the ceiling for the rows above
   opensearch  bulk load, all cores               `rebuild`: bulk into a new index with refresh
-                                                 off and no replicas, then the alias switch
+                                                 off and no replicas, two bulk requests in
+                                                 flight, then the alias switch
 
 Memory bounded by batch size: the pipeline row is measured at two corpus sizes
 (--docs and --docs/4); peak RSS should not grow with the corpus.
