@@ -122,6 +122,7 @@ def test_node_loss_during_search_and_ingest(
 
     killed = threading.Event()
     acknowledged_before_kill: list[int] = []
+    read_before_kill: list[int] = []
     searches_before_kill: list[int] = []
 
     def kill_when_enough_acknowledged() -> None:
@@ -131,6 +132,7 @@ def test_node_loss_during_search_and_ingest(
             done = accepted[0] - outbox.count()
             if done >= KILL_AFTER_ACKNOWLEDGED:
                 acknowledged_before_kill.append(done)
+                read_before_kill.append(accepted[0])
                 searches_before_kill.append(len(searches))
                 victim.kill()
                 killed.set()
@@ -148,6 +150,9 @@ def test_node_loss_during_search_and_ingest(
         batch_size=100,
         outbox=outbox,
         backoff=Backoff(initial_s=0.5, max_s=5.0, window_s=180.0),
+        # Acknowledge as the ingest goes: with the default (a commit per 5,000 documents)
+        # nothing was acknowledged before the final confirmation, after the last document.
+        confirm_every=100,
     )
     # Something to find before the searches start; the rest arrives while they run.
     everything = documents()
@@ -167,6 +172,8 @@ def test_node_loss_during_search_and_ingest(
     try:
         assert killed.is_set(), "the node was never killed: the test proved nothing"
         assert acknowledged_before_kill[0] >= KILL_AFTER_ACKNOWLEDGED
+        # Killed while documents were still being read, not during the final confirmation.
+        assert read_before_kill[0] < DOCS, "killed after the ingest: it proved nothing"
         assert report.documents == DOCS - PRELOADED and report.pending == 0, report.engine_error
         backend.refresh()
         assert backend.count() == DOCS
