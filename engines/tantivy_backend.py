@@ -43,9 +43,9 @@ from mappings import load_mapping, versioned_index_name
 
 WRITER_HEAP_BYTES = 128 * 1024 * 1024
 # Indexing threads (each gets its share of the heap). Indexing the bigram fields is most of
-# the engine's work. `rebuild` is a bulk load and takes one per core: 1,900 -> 2,900 documents/s
-# for pre-analysed documents on two cores. An ingest keeps one: its own thread (analysis, the
-# outbox) needs the other core, and two made `gongkai ingest` ~5% slower (issue 9 profile).
+# the engine's work. `rebuild` is a bulk load and takes one per core: 1,900 -> 2,900-3,300
+# documents/s for pre-analysed documents on two cores. An ingest keeps one: its own thread
+# (analysis, the outbox) needs the other core; two made `gongkai ingest` ~5% slower (issue 9).
 REBUILD_THREADS = max(1, min(os.cpu_count() or 1, 4))
 INGEST_THREADS = 1
 # Boolean column (mapping v5): whether the document's validity is one of IN_FORCE.
