@@ -31,21 +31,12 @@ CONFIRM_EVERY_DOCS = 5_000
 
 
 @dataclass
-class _Batch:
-    """A batch whose analysis has started: its outbox rows (durable ingest) and a function
-    that waits for the analysed documents."""
-
-    seqs: list[int]
-    analysed: Callable[[], list[AnalyzedDocument]]
-
-
-@dataclass
 class _Sending:
-    """A batch handed to the engine on the sending thread; its outcome is read (and acted
-    on) by the ingesting thread before the next batch goes."""
+    """A batch handed to the sending thread, which waits for its analysis and indexes it;
+    the ingesting thread reads (and acts on) the outcome before the next batch goes."""
 
-    seqs: list[int]
-    analysed: list[AnalyzedDocument]
+    seqs: list[int]  # its outbox rows (durable ingest)
+    docs: list[Document]
     done: Future[int]
 
 
@@ -103,10 +94,8 @@ class IngestPipeline:
         self._rejected: list[str] = []
         # Outbox rows indexed since the last refresh: confirmed once the engine commits them.
         self._unconfirmed: list[int] = []
-        # The batch being analysed (by worker processes) while the one before it is indexed.
-        self._in_flight: _Batch | None = None
-        # The batch the engine is indexing on the sending thread (one at a time, in order),
-        # and that thread, which exists during `run` only.
+        # The batch on the sending thread (one at a time, in order), and that thread, which
+        # exists during `run` only.
         self._sending: _Sending | None = None
         self._sender: ThreadPoolExecutor | None = None
 
@@ -120,10 +109,11 @@ class IngestPipeline:
         report = IngestReport()
         started = time.perf_counter()
         self._start_engine()
-        # The engine indexes a batch on this thread while the ingesting thread reads and
-        # analyses the next, so the engine's waits (a bulk request, a commit) overlap with
-        # that work (issue 9: OpenSearch pipeline 795-801 -> 827-852 documents/s; the
-        # embedded engine, limited by its own indexing thread, gained nothing measurable).
+        # A batch is indexed on this thread while the ingesting thread reads and analyses the
+        # next (worker processes analyse on the pure-Python path), so the engine's waits (a
+        # bulk request, a commit) overlap with that work (issue 9: OpenSearch pipeline
+        # 795-801 -> 827-852 documents/s; the embedded engine, limited by its own indexing
+        # thread, gained nothing measurable).
         self._sender = ThreadPoolExecutor(max_workers=1, thread_name_prefix="gongkai-ingest")
         try:
             self._read_all(items, report, on_document, on_problem)
@@ -163,7 +153,7 @@ class IngestPipeline:
             if len(batch) >= self.batch_size:
                 self._flush(batch)
         self._flush(batch)
-        self._settle()
+        self._await_sending()
         self._finish(report)
 
     def _analyze(self, docs: Sequence[Document]) -> list[AnalyzedDocument]:
@@ -183,27 +173,17 @@ class IngestPipeline:
                 if time.monotonic() >= self._retry_at:
                     self._drain_backlog()
                 return
-        # Analysis of this batch overlaps the indexing of the previous one.
-        started = _Batch(seqs, self.analyzer.submit(docs))
-        previous, self._in_flight = self._in_flight, started
-        if previous is not None:
-            self._deliver(previous)
-
-    def _settle(self) -> None:
-        """Index the batch still being analysed, if any, and wait for the engine."""
-        last, self._in_flight = self._in_flight, None
-        if last is not None:
-            self._deliver(last)
-        self._await_sending()
-
-    def _deliver(self, batch: _Batch) -> None:
-        analysed = batch.analysed()
+        analysed = self.analyzer.submit(docs)
         self._await_sending()  # batches reach the engine one at a time, in order
         if self.outbox is not None and self._backlog:
             return  # the engine failed meanwhile: these rows wait in the outbox, in order
         assert self._sender is not None
-        done = self._sender.submit(self.backend.index, analysed)
-        self._sending = _Sending(batch.seqs, analysed, done)
+        done = self._sender.submit(self._index, analysed)
+        self._sending = _Sending(seqs, docs, done)
+
+    def _index(self, analysed: Callable[[], list[AnalyzedDocument]]) -> int:
+        # On the sending thread.
+        return self.backend.index(analysed())
 
     def _await_sending(self) -> None:
         """Wait for the batch on the sending thread and act on its outcome here."""
@@ -226,8 +206,8 @@ class IngestPipeline:
                 return
             assert self._drainer is not None
             pending = [
-                PendingDocument(seq, a.document)
-                for seq, a in zip(sending.seqs, sending.analysed, strict=True)
+                PendingDocument(seq, doc)
+                for seq, doc in zip(sending.seqs, sending.docs, strict=True)
             ]
             try:
                 self._drainer.deliver(pending, self._rejected)
@@ -265,7 +245,6 @@ class IngestPipeline:
         self._backlog, self._failures, self._retry_at, self._engine_error = False, 0, 0.0, None
         self._rejected = []
         self._unconfirmed = []
-        self._in_flight = None
         if self.outbox is None:
             self.backend.ensure_index()
             return
@@ -278,9 +257,8 @@ class IngestPipeline:
         self._backlog = self.outbox.count() > 0
 
     def _engine_failed(self, exc: EngineUnavailable) -> None:
-        # A batch still being analysed is not delivered: its rows wait in the outbox and go
-        # with the backlog, in order.
-        self._in_flight = None
+        # Later batches are not sent: their rows wait in the outbox and go with the backlog,
+        # in order.
         self._backlog = True
         self._failures += 1
         self._engine_error = str(exc)

@@ -150,13 +150,13 @@ def test_rows_are_confirmed_only_after_the_engine_commits_them(
         DocumentAnalyzer(tokenizer), backend, batch_size=5, outbox=outbox, confirm_every=10
     )
     report = pipeline.run(source())
-    # A batch goes to the engine (on the sending thread) when the next one has been analysed;
-    # its outcome is read when the batch after that goes. Rows stay in the outbox until the
-    # engine has committed them.
-    assert seen[7] == (5, 0)  # batch 1 analysed
-    assert seen[12] == (10, 0)  # batch 1 sent, batch 2 analysed
-    assert seen[17] == (15, 0)  # batch 1 indexed (5 < confirm_every), batch 2 sent
-    assert seen[22] == (10, 10)  # batches 1-2 committed (10 >= confirm_every) and confirmed
+    # A batch goes to the engine (on the sending thread) once it is analysed; its outcome is
+    # read when the next batch goes. Rows stay in the outbox until the engine has committed
+    # them.
+    assert seen[7] == (5, 0)  # batch 1 sent
+    assert seen[12] == (10, 0)  # batch 1 indexed, not committed; batch 2 sent
+    assert seen[17] == (5, 10)  # batches 1-2 committed (10 >= confirm_every) and confirmed
+    assert seen[22] == (10, 10)  # batch 3 indexed, not committed; batch 4 sent
     assert report.pending == 0 and outbox.count() == 0 and backend.count() == 23
 
 

@@ -49,49 +49,61 @@ def test_attachment_text_is_searchable(tmp_path: Path, tokenizer: GovTokenizer) 
     assert backend.search(SearchQuery(terms=["一览表"])).total == 1
 
 
-class _CountingAnalyzer(DocumentAnalyzer):
-    """The real analyser, telling when it has analysed ``batches`` batches."""
+class _Handshake:
+    """Two events between the analyser and the engine, each waited for with a bound."""
 
-    def __init__(self, tokenizer: GovTokenizer, batches: int) -> None:
+    def __init__(self) -> None:
+        self.indexing_started = threading.Event()  # the engine began indexing batch 1
+        self.second_analysed = threading.Event()  # the analyser finished batch 2
+
+
+class _HandshakeAnalyzer(DocumentAnalyzer):
+    """The real analyser; it starts its second batch only once batch 1 is being indexed."""
+
+    def __init__(self, tokenizer: GovTokenizer, handshake: _Handshake) -> None:
         super().__init__(tokenizer)
+        self.handshake = handshake
         self.calls = 0
-        self.reached = threading.Event()
-        self._batches = batches
+        self.indexing_seen: list[bool] = []
 
     def analyze_many(self, docs: Sequence[Document]) -> list[AnalyzedDocument]:
-        analysed = super().analyze_many(docs)
         self.calls += 1
-        if self.calls >= self._batches:
-            self.reached.set()
+        if self.calls == 2:
+            self.indexing_seen.append(self.handshake.indexing_started.wait(timeout=20))
+        analysed = super().analyze_many(docs)
+        if self.calls == 2:
+            self.handshake.second_analysed.set()
         return analysed
 
 
-class _WaitingBackend(TantivyBackend):
-    """The real embedded engine; its first `index` call waits (bounded) for ``event``."""
+class _HandshakeBackend(TantivyBackend):
+    """The real embedded engine; it finishes indexing batch 1 only once batch 2 is analysed."""
 
-    def __init__(self, path: Path, event: threading.Event) -> None:
+    def __init__(self, path: Path, handshake: _Handshake) -> None:
         super().__init__(path)
-        self.event = event
-        self.seen_while_indexing: list[bool] = []
+        self.handshake = handshake
+        self.analysed_seen: list[bool] = []
         self.threads: set[str] = set()
 
     def index(self, docs: Sequence[AnalyzedDocument]) -> int:
         self.threads.add(threading.current_thread().name)
-        if not self.seen_while_indexing:
-            self.seen_while_indexing.append(self.event.wait(timeout=20))
+        if not self.handshake.indexing_started.is_set():
+            self.handshake.indexing_started.set()
+            self.analysed_seen.append(self.handshake.second_analysed.wait(timeout=20))
         return super().index(docs)
 
 
-def test_the_engine_indexes_a_batch_while_the_next_ones_are_analysed(
+def test_the_engine_indexes_a_batch_while_the_next_one_is_analysed(
     tmp_path: Path, tokenizer: GovTokenizer
 ) -> None:
-    # Batch 1 goes to the engine once batch 2 is analysed; batch 3 can only be analysed
-    # during batch 1's indexing if the two run on different threads.
-    analyzer = _CountingAnalyzer(tokenizer, batches=3)
-    backend = _WaitingBackend(tmp_path, analyzer.reached)
+    # Both waits succeed only if batch 1's indexing and batch 2's analysis run at once, on
+    # different threads; in turn, one of them times out.
+    handshake = _Handshake()
+    backend = _HandshakeBackend(tmp_path, handshake)
+    analyzer = _HandshakeAnalyzer(tokenizer, handshake)
     items = [Document(id=f"d{i}", title="就业补贴", body=f"第{i}件") for i in range(10)]
     report = IngestPipeline(analyzer, backend, batch_size=3).run(items)
-    assert backend.seen_while_indexing == [True]
+    assert analyzer.indexing_seen == [True] and backend.analysed_seen == [True]
     assert threading.current_thread().name not in backend.threads
     assert report.documents == 10 and backend.count() == 10
 
