@@ -30,6 +30,7 @@ from rich.progress import (
 from rich.table import Table
 
 from gongkai.errors import GongkaiError
+from gongkai.memory import fix_mmap_threshold
 from gongkai.settings import EngineKind, Settings, settings_environment
 from search_api.commands import compile as compile_commands
 from search_api.commands import export as export_commands
@@ -120,6 +121,9 @@ def _index_documents(
     ``enrich`` runs the analysis stages (validity, references, keywords, duplicates) and links
     documents afterwards; evaluation turns it off to index a corpus exactly as given.
     """
+    # Large blocks straight from the system and back: the ingest's memory then stays flat
+    # however large the corpus (gongkai/memory.py).
+    fix_mmap_threshold()
     # Imported here so `gongkai --help` stays instant (jieba's dictionary, the engines).
     from analysis.tokenizer import GovTokenizer
     from engines import make_backend
@@ -324,6 +328,7 @@ def crawl(
     from ingest.crawl import CrawlProgress
     from ingest.crawl import crawl as run_crawl
 
+    fix_mmap_threshold()  # a long ingest, as in `_index_documents`
     settings = _settings(ctx)
     backend = make_backend(settings)
     analyzer = DocumentAnalyzer(GovTokenizer())
