@@ -32,15 +32,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench._common import REPO, shared_data
-
-
-def _rss_now_kb() -> int:
-    with open("/proc/self/status", encoding="ascii") as status:
-        for line in status:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    return 0
+from bench._common import REPO, shared_data, status_kb
 
 
 def _source_documents(limit_chars: int) -> list[dict[str, object]]:
@@ -131,7 +123,7 @@ def child(name: str, mode: str, count: int, body_chars: int, folder: Path) -> No
 
     stream = _items(count, body_chars)
     first = next(stream)  # loads the libraries and the source documents
-    before = _rss_now_kb()
+    before = status_kb("VmRSS")
     out_path = folder / f"{mode}.{FORMATS[name].extension}"
     started = time.perf_counter()
     if mode == "project":

@@ -7,6 +7,9 @@ RSS is its own. Rows:
 
   embedded  cli ingest (outbox), no enrichment   what `gongkai ingest` does (native analysis
                                                  in process, gongkai.parallel), stages off
+  embedded  cli ingest, glibc's default          the same without the fixed mmap threshold that
+                                                 `gongkai ingest` sets (gongkai/memory.py): the
+                                                 baseline for memory
   embedded  cli ingest (outbox), enrichment      + metadata, validity, references, keywords,
                                                  near-duplicates and linking (smaller corpus)
   embedded  pipeline                             IngestPipeline + ParallelAnalyzer, no outbox:
@@ -26,8 +29,10 @@ RSS is its own. Rows:
                                                  off and no replicas, two bulk requests in
                                                  flight, then the alias switch
 
-Memory bounded by batch size: the pipeline row is measured at two corpus sizes
-(--docs and --docs/4); peak RSS should not grow with the corpus.
+Memory bounded by batch size: the pipeline and cli rows are measured at two corpus sizes
+(--docs and --docs/4); peak anonymous memory (the process's own, sampled every 50 ms) should
+not grow with the corpus. Peak RSS also counts the index files the engine maps, which grow
+with the index and which the kernel may drop at will.
 
     python bench/ingest.py [--runs 3] [--docs 20000] [--start-opensearch | --opensearch-url URL]
 """
@@ -36,6 +41,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -46,10 +52,20 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench._common import REPO, corpus_path, peak_rss_mb, print_table, summary, write_corpus
+from bench._common import (
+    REPO,
+    AnonymousPeak,
+    corpus_path,
+    peak_rss_mb,
+    print_table,
+    summary,
+    write_corpus,
+)
+from gongkai.memory import MMAP_THRESHOLD_VARIABLE
 
 WAYS = {
     "cli": "cli ingest (outbox), no enrichment",
+    "cli-glibc": "cli ingest, glibc's default",
     "cli-enrich": "cli ingest (outbox), enrichment",
     "pipeline": "pipeline",
     "python-pool": "pipeline, Python analysis, processes",
@@ -119,6 +135,11 @@ def _worker_pids(analyzer: object) -> set[int]:
     return set(getattr(pool, "_processes", None) or {})
 
 
+def _glibc_default(threshold: int = 0) -> bool:
+    """Stands in for `fix_mmap_threshold` in the baseline: glibc's own, moving threshold."""
+    return False
+
+
 def measure_one(way: str, engine: str, corpus: Path, url: str | None) -> dict[str, float]:
     """One ingest in this process; what the parent reads from our stdout."""
     from analysis.analyzer import DocumentAnalyzer
@@ -129,6 +150,7 @@ def measure_one(way: str, engine: str, corpus: Path, url: str | None) -> dict[st
     from gongkai.settings import Settings
     from ingest.manager import read_sources
 
+    anonymous = AnonymousPeak()
     with tempfile.TemporaryDirectory(prefix="gongkai-bench-ingest-") as tmp:
         settings = _settings(engine, url, Path(tmp))
         assert isinstance(settings, Settings)
@@ -137,8 +159,12 @@ def measure_one(way: str, engine: str, corpus: Path, url: str | None) -> dict[st
             started = time.perf_counter()
             cpu_before = _cpu_seconds()
             workers: set[int] = set()
-            if way in ("cli", "cli-enrich"):
+            if way in ("cli", "cli-glibc", "cli-enrich"):
+                from search_api import cli
                 from search_api.cli import _index_documents
+
+                if way == "cli-glibc":
+                    cli.fix_mmap_threshold = _glibc_default
 
                 documents = _index_documents(
                     settings, [corpus], "bench", enrich=way == "cli-enrich"
@@ -201,6 +227,7 @@ def measure_one(way: str, engine: str, corpus: Path, url: str | None) -> dict[st
         "cpu_seconds": cpu_after - cpu_before,
         "workers": len(workers),
         "rss_mb": peak_rss_mb(),
+        "anon_mb": anonymous.stop(),
     }
 
 
@@ -217,7 +244,10 @@ def run_child(way: str, engine: str, corpus: Path, url: str | None) -> dict[str,
     ]
     if url:
         command += ["--opensearch-url", url]
-    done = subprocess.run(command, capture_output=True, text=True, cwd=REPO, check=False)
+    env = dict(os.environ)
+    if way == "cli-glibc":  # glibc's own default, whatever this shell asks for
+        env.pop(MMAP_THRESHOLD_VARIABLE, None)
+    done = subprocess.run(command, capture_output=True, text=True, cwd=REPO, env=env, check=False)
     if done.returncode != 0:
         sys.exit(f"{way} on {engine} failed:\n{done.stderr[-3000:]}")
     result: dict[str, float] = json.loads(done.stdout.strip().splitlines()[-1])
@@ -260,6 +290,9 @@ def main() -> None:
         ("embedded", "pipeline", big),
         ("embedded", "pipeline", small),
         ("embedded", "cli", big),
+        ("embedded", "cli", small),
+        ("embedded", "cli-glibc", big),
+        ("embedded", "cli-glibc", small),
         ("embedded", "python-pool", big),
         ("embedded", "baseline", baseline),
         ("embedded", "cli-enrich", enrich),
@@ -279,13 +312,14 @@ def main() -> None:
     rows = []
     try:
         for engine, way, corpus in plan:
-            rates, cpu_rates, rss = [], [], []
+            rates, cpu_rates, rss, anon = [], [], [], []
             documents = indexed = 0.0
             for _ in range(args.runs):
                 result = run_child(way, engine, corpus, url)
                 rates.append(result["documents"] / result["seconds"])
                 cpu_rates.append(result["documents"] / result["cpu_seconds"])
                 rss.append(result["rss_mb"])
+                anon.append(result["anon_mb"])
                 documents, indexed = result["documents"], result["indexed"]
             rows.append(
                 (
@@ -295,6 +329,7 @@ def main() -> None:
                     f"{int(indexed):,}",
                     summary(rates),
                     summary(cpu_rates) + ("*" if way.startswith("cli") else ""),
+                    summary(anon),
                     summary(rss),
                 )
             )
@@ -303,15 +338,25 @@ def main() -> None:
         if node is not None:
             node.stop()
     print_table(
-        ("engine", "way", "documents", "indexed", "docs/s (wall)", "docs/CPU-s", "peak RSS MB"),
+        (
+            "engine",
+            "way",
+            "documents",
+            "indexed",
+            "docs/s (wall)",
+            "docs/CPU-s",
+            "peak anon MB",
+            "peak RSS MB",
+        ),
         rows,
     )
     print(
         f"(median [min-max] over {args.runs} runs, each in a fresh process. docs/CPU-s: "
         "documents per second of CPU used by the ingest process, its engine threads and its "
         "analysis workers (* the CLI's workers are not counted), i.e. what one core would do "
-        "with the machine to itself; x2 is the ceiling on this 2-core machine. Peak RSS is the "
-        "ingest process; each analysis worker adds ~100 MB.)"
+        "with the machine to itself; x2 is the ceiling on this 2-core machine. Peak anon(ymous "
+        "memory) and peak RSS are the ingest process's; RSS adds the mapped index files; each "
+        "analysis worker adds ~100 MB.)"
     )
 
 
