@@ -32,8 +32,8 @@ _M_MMAP_THRESHOLD = -3
 
 def fix_mmap_threshold(threshold: int = MMAP_THRESHOLD_BYTES) -> bool:
     """Serve blocks of ``threshold`` bytes or more with mmap for good, in this process and the
-    processes it starts (server workers, analysis workers). A ``MALLOC_MMAP_THRESHOLD_``
-    already in the environment is the user's choice and wins.
+    processes it starts (its analysis workers, say). A ``MALLOC_MMAP_THRESHOLD_`` already in
+    the environment is the user's choice and wins.
 
     Returns whether a fixed threshold is in force: False on a C library other than glibc.
     """
