@@ -66,25 +66,21 @@ class AnonymousPeak:
     def __init__(self, interval: float = 0.05) -> None:
         import threading
 
-        self._peak_kb = self._now_kb()
+        self._peak_kb = status_kb("RssAnon")
         self._stopped = threading.Event()
         self._interval = interval
         self._thread = threading.Thread(target=self._watch, daemon=True)
         self._thread.start()
 
-    @staticmethod
-    def _now_kb() -> int:
-        return status_kb("RssAnon")
-
     def _watch(self) -> None:
         while not self._stopped.wait(self._interval):
-            self._peak_kb = max(self._peak_kb, self._now_kb())
+            self._peak_kb = max(self._peak_kb, status_kb("RssAnon"))
 
     def stop(self) -> float:
         """Stop sampling; the peak in MB."""
         self._stopped.set()
         self._thread.join()
-        return max(self._peak_kb, self._now_kb()) / 1024
+        return max(self._peak_kb, status_kb("RssAnon")) / 1024
 
 
 # Fields copied from a lawrefbook record to every document cut from it: they give the filters

@@ -161,12 +161,11 @@ def measure_one(way: str, engine: str, corpus: Path, url: str | None) -> dict[st
             workers: set[int] = set()
             if way in ("cli", "cli-glibc", "cli-enrich"):
                 from search_api import cli
-                from search_api.cli import _index_documents
 
                 if way == "cli-glibc":
                     cli.fix_mmap_threshold = _glibc_default
 
-                documents = _index_documents(
+                documents = cli._index_documents(
                     settings, [corpus], "bench", enrich=way == "cli-enrich"
                 )
                 # The CLI's workers are gone by now: their CPU is not counted (see README).
