@@ -43,6 +43,13 @@ _DOC_NUMBER = re.compile(
     r"[\u4e00-\u9fff]{1,12}\s*[〔\[［【(（﹝]\s*\d{4}\s*[〕\]］】)）﹞]\s*第?\s*\d{1,5}\s*号"
     r"|[\u4e00-\u9fff]{1,20}令\s*(?:\d{4}\s*年\s*)?第\s*\d{1,5}\s*号"
 )
+# What every `_DOC_NUMBER` match contains: a bracket before a four-digit year, or 令 before its
+# serial. `_doc_numbers` runs the pattern only near these (see there for why).
+_DOC_NUMBER_ANCHOR = re.compile(r"[〔\[［【(（﹝](?=\s*\d{4})|令(?=\s*(?:\d{4}\s*年\s*)?第)")
+# Characters that may follow the anchor inside a match: spaces, digits, closing brackets, 第 年 号.
+_DOC_NUMBER_TAIL = re.compile(r"[\s\d〕\]］】)）﹞第年号]*")
+# Most CJK characters a match holds before its anchor (the issuer code; 20 for 令 numbers).
+_DOC_NUMBER_LEAD = 20
 _NUMBER_AFTER_TITLE = re.compile(r"\s*[(（]([^()（）《》\n]{2,60}?号)[)）]")
 _NUMBER_BEFORE_TITLE = re.compile(
     rf"(?:{_DOC_NUMBER.pattern})(?=\s*(?:公布|发布|印发|颁布|下发)(?:施行)?的\s*《?$)"
@@ -303,7 +310,7 @@ def _bare_numbers(
 ) -> Iterator[tuple[ReferenceKind, str, str | None]]:
     """Numbers cited alone (按照国办发〔2013〕73号文件), not those written with a title and not
     the document's own number on its header line."""
-    for match in _DOC_NUMBER.finditer(text):
+    for match in _doc_numbers(text):
         if any(match.start() - 2 <= at < match.end() for at in taken_numbers):
             continue
         if any(s.start <= match.start() < s.end for s in spans):
@@ -314,6 +321,35 @@ def _bare_numbers(
 
 
 HEADER_CHARS = 400
+
+
+def _doc_numbers(text: str, start: int = 0, end: int | None = None) -> Iterator[re.Match[str]]:
+    """What ``_DOC_NUMBER.finditer(text, start, end)`` yields, 12x faster (on the texts of
+    ../shared/data).
+
+    The pattern starts with a run of CJK characters, so the regex engine tries (and backtracks
+    over) up to 32 characters at every CJK position of the text: half of the references
+    stage's time (issue 9 profile). A match holds an anchor (`_DOC_NUMBER_ANCHOR`) with at
+    most `_DOC_NUMBER_LEAD` CJK characters and some spaces before it and only
+    `_DOC_NUMBER_TAIL` characters after it, so every match starts and ends inside the span
+    around an anchor; overlapping spans are joined, and the pattern runs inside each one.
+    """
+    end = len(text) if end is None else min(end, len(text))
+    spans: list[list[int]] = []
+    for anchor in _DOC_NUMBER_ANCHOR.finditer(text, start, end):
+        at = anchor.start()
+        lead = at
+        while lead > start and text[lead - 1].isspace():
+            lead -= 1
+        lead = max(start, lead - _DOC_NUMBER_LEAD)
+        tail = _DOC_NUMBER_TAIL.match(text, at + 1, end)
+        stop = tail.end() if tail else at + 1
+        if spans and lead <= spans[-1][1]:
+            spans[-1][1] = max(spans[-1][1], stop)
+        else:
+            spans.append([lead, stop])
+    for lead, stop in spans:
+        yield from _DOC_NUMBER.finditer(text, lead, stop)
 
 
 def _alone_on_line(text: str, start: int, end: int) -> bool:
@@ -328,7 +364,7 @@ def header_doc_number(body: str) -> str | None:
 
     Local stop-gap until ``analysis/docnumber.py`` lands; lineage uses it when a document has
     no ``doc_number`` field."""
-    for match in _DOC_NUMBER.finditer(body, 0, HEADER_CHARS):
+    for match in _doc_numbers(body, 0, HEADER_CHARS):
         if _alone_on_line(body, match.start(), match.end()):
             return _trim_number(body, match)
     return None

@@ -72,8 +72,17 @@ def _add_months(start: date, months: int) -> date:
 _SENTENCE_END = re.compile(r"[。；;！!？?\n]+")
 
 
-def _sentences(text: str) -> list[str]:
-    return [s.strip() for s in _SENTENCE_END.split(text) if s.strip()]
+def _sentences(text: str) -> list[tuple[int, str]]:
+    """The sentences of ``text``, stripped, each with where it starts in ``text``."""
+    found = []
+    start = 0
+    for boundary in [*_SENTENCE_END.finditer(text), None]:
+        piece = text[start : boundary.start() if boundary else len(text)]
+        sentence = piece.strip()
+        if sentence:
+            found.append((start + len(piece) - len(piece.lstrip()), sentence))
+        start = boundary.end() if boundary else len(text)
+    return found
 
 
 _NUMBERING = re.compile(
@@ -109,10 +118,14 @@ class _Statement:
 def _statements(text: str) -> list[_Statement]:
     originals = _sentences(text)
     tail_from = len(originals) - _TAIL_SENTENCES
+    # Normalised once for the whole text: one character for one character, so a sentence's
+    # slice of it is that sentence normalised (per sentence, the calls cost most of this
+    # stage: issue 9 profile).
+    normal = normalise(text)
     found: list[_Statement] = []
-    for index, original in enumerate(originals):
+    for index, (at, original) in enumerate(originals):
         # Matched on the normalised form (half-width digits); quoted as written.
-        sentence = normalise(original)
+        sentence = normal[at : at + len(original)]
         in_tail = index >= tail_from
         effective: date | None = None
         event: str | None = None

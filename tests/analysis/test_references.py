@@ -6,8 +6,12 @@ import time
 from collections import Counter
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from analysis.references import (
+    _DOC_NUMBER,
+    _doc_numbers,
     extract_references,
     find_titles,
     header_doc_number,
@@ -197,7 +201,45 @@ def test_references_are_document_references() -> None:
     assert extract_references(doc) == [Reference(kind="cites", title="A法")]
 
 
+_CJK = st.text(alphabet="国务院办公厅发令关于中华人民共和省", min_size=0, max_size=24)
+_SPACE = st.sampled_from(["", "", " ", "\u3000", "\n"])
+# 发文字号 (and near misses) built from their parts, among pieces of other text.
+_NUMBERS = st.tuples(
+    _CJK,
+    _SPACE,
+    st.sampled_from([*"〔[［【(（﹝", "令", "令第", "令2013年第", "x"]),
+    _SPACE,
+    st.sampled_from(["2013", "２０１３", "201", ""]),
+    st.sampled_from([*"〕]］】)）﹞", "", "年"]),
+    st.sampled_from(["第", "", " "]),
+    st.sampled_from(["73", "7", "123456", ""]),
+    _SPACE,
+    st.sampled_from(["号", "号", ""]),
+).map("".join)
+_NUMBER_TEXT = st.lists(
+    st.one_of(_NUMBERS, st.sampled_from([*"，。号第年0 ", "关于", "通知"])), max_size=8
+).map("".join)
+
+
+@settings(max_examples=1500)
+@given(_NUMBER_TEXT, st.integers(0, 200), st.integers(0, 200))
+def test_anchored_number_scan_finds_what_the_pattern_finds(text: str, start: int, end: int) -> None:
+    expected = [m.span() for m in _DOC_NUMBER.finditer(text, start, end)]
+    assert [m.span() for m in _doc_numbers(text, start, end)] == expected
+    assert [m.span() for m in _doc_numbers(text)] == [m.span() for m in _DOC_NUMBER.finditer(text)]
+
+
 # --- real data ----------------------------------------------------------------------------
+
+
+@pytest.mark.realdata
+def test_anchored_number_scan_on_real_texts(lawrefbook: list[Document]) -> None:
+    found = 0
+    for doc in lawrefbook:
+        expected = [m.group() for m in _DOC_NUMBER.finditer(doc.body)]
+        assert [m.group() for m in _doc_numbers(doc.body)] == expected, doc.id
+        found += len(expected)
+    assert found > 50  # the real texts do hold numbers (95 in the dev set)
 
 
 @pytest.mark.realdata
