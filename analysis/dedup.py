@@ -202,13 +202,38 @@ def _prehashed(value: int) -> int:
 
 
 NEXT_SEQ_SQL = "SELECT COALESCE(MAX(seq), 0) + 1 FROM sigs"
+# Signatures kept waiting for their documents (a few batches' worth).
+MAX_PRESIGNED = 10_000
+
+
+class MinHashSigner:
+    """The MinHash signature `NearDuplicateFinder` compares, of one document at a time.
+
+    Needs nothing but the document, so an ingest computes signatures on its worker processes
+    (`gongkai.enrichment_pool`) and hands them to the finder, which keeps the state."""
+
+    SCHEME = "affine32"
+    HASH = "poly64-u32"
+
+    def __init__(self, num_perm: int = 128) -> None:
+        self.num_perm = num_perm
+        self.template = MinHash(num_perm=num_perm, hashfunc=_prehashed, scheme=self.SCHEME)
+
+    @property
+    def settings(self) -> str:
+        """Signatures with other settings cannot be compared with these."""
+        return f"{self.SCHEME}/{self.HASH}/{self.num_perm}/{SHINGLE}"
+
+    def sign(self, doc: Document) -> np.ndarray:
+        minhash = self.template.copy()
+        # A list of ints: datasketch iterates it in Python, and numpy scalars iterate 3x slower.
+        minhash.update_batch(shingle_hashes(fingerprint_text(doc)).tolist())
+        values: np.ndarray = minhash.hashvalues.astype("<u4")
+        return values
 
 
 class NearDuplicateFinder(_Batched):
     """MinHash signatures (``num_perm``) of 5-character shingles, LSH at ``threshold``."""
-
-    SCHEME = "affine32"
-    HASH = "poly64-u32"
 
     def __init__(
         self,
@@ -232,31 +257,38 @@ class NearDuplicateFinder(_Batched):
             # index, which made an ingest quadratic in the documents seen (issue 9 profile).
             "CREATE INDEX IF NOT EXISTS sigs_seq ON sigs(seq);"
         )
-        settings = f"{self.SCHEME}/{self.HASH}/{num_perm}/{SHINGLE}"
+        self.signer = MinHashSigner(num_perm)
+        # Signatures computed ahead by worker processes (`remember_signature`).
+        self._presigned: dict[tuple[str, str], np.ndarray] = {}
+        settings = self.signer.settings
         row = self._db.execute("SELECT value FROM meta WHERE key = 'signature'").fetchone()
         if row is not None and row[0] != settings:
             # Signatures made another way cannot be compared: start again (derived data).
             self._db.execute("DELETE FROM sigs")
         self._db.execute("INSERT OR REPLACE INTO meta VALUES ('signature', ?)", (settings,))
         self._db.commit()
-        self._template = MinHash(num_perm=num_perm, hashfunc=_prehashed, scheme=self.SCHEME)
         self._lsh = MinHashLSH(threshold=threshold, num_perm=num_perm)
         for doc_id, blob in self._db.execute("SELECT id, sig FROM sigs"):
             self._lsh.insert(doc_id, self._minhash(np.frombuffer(blob, dtype="<u4")))
 
     def signature(self, doc: Document) -> np.ndarray:
-        minhash = self._template.copy()
-        # A list of ints: datasketch iterates it in Python, and numpy scalars iterate 3x slower.
-        minhash.update_batch(shingle_hashes(fingerprint_text(doc)).tolist())
-        values: np.ndarray = minhash.hashvalues.astype("<u4")
-        return values
+        presigned = self._presigned.pop((doc.title, doc.body), None)
+        return self.signer.sign(doc) if presigned is None else presigned
+
+    def remember_signature(self, doc: Document, signature: np.ndarray) -> None:
+        """``doc``'s signature, computed elsewhere by a `MinHashSigner` with this finder's
+        ``signer.settings``; used (once) when ``doc`` is checked or added. Keyed by the text
+        it was computed from, so it can never stand for another text."""
+        if len(self._presigned) >= MAX_PRESIGNED:
+            self._presigned.clear()  # bounded, even for documents that never arrive
+        self._presigned[(doc.title, doc.body)] = signature
 
     def _minhash(self, values: np.ndarray) -> MinHash:
         return MinHash(
             hashvalues=values.astype(np.uint64),
             hashfunc=_prehashed,
-            scheme=self.SCHEME,
-            permutations=self._template.permutations,
+            scheme=self.signer.SCHEME,
+            permutations=self.signer.template.permutations,
         )
 
     def check(self, doc: Document) -> DuplicateVerdict:

@@ -12,9 +12,11 @@ as soon as it answers again.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from analysis.analyzer import DocumentAnalyzer
 from engines.base import EngineError, EngineUnavailable, SearchBackend
@@ -22,6 +24,9 @@ from gongkai.document import AnalyzedDocument, Document
 from gongkai.enrichment import DocumentStage, run_stages
 from gongkai.outbox import Backoff, Outbox, OutboxDrainer, PendingDocument
 from ingest.base import DropItem
+
+if TYPE_CHECKING:
+    from gongkai.enrichment_pool import EnrichmentPool
 
 # Documents indexed before the engine is asked to commit them (refresh) and their outbox rows
 # are confirmed. A commit per 500-document batch made the embedded engine write and merge a
@@ -65,6 +70,7 @@ class IngestPipeline:
         batch_size: int = 500,
         stages: Sequence[DocumentStage] = (),
         observers: Sequence[Callable[[Document], None]] = (),
+        enrichment: EnrichmentPool | None = None,
         outbox: Outbox | None = None,
         backoff: Backoff | None = None,
         sleep: Callable[[float], None] = time.sleep,
@@ -73,7 +79,10 @@ class IngestPipeline:
         self.analyzer = analyzer
         self.backend = backend
         self.batch_size = batch_size
+        # Stages run on this thread, in order, after ``enrichment`` (the stages that read
+        # only the document, on worker processes a batch ahead: gongkai.enrichment_pool).
         self.stages = list(stages)
+        self.enrichment = enrichment
         # Told about every document that is indexed (e.g. to build the lineage graph).
         self.observers = list(observers)
         self.outbox = outbox
@@ -133,7 +142,7 @@ class IngestPipeline:
     ) -> None:
         # Keyed by id: the same document twice in one batch is indexed once (last wins).
         batch: dict[str, Document] = {}
-        for item in items:
+        for item in self._enriched(items):
             if isinstance(item, Document):
                 try:
                     item = run_stages(self.stages, item)
@@ -155,6 +164,26 @@ class IngestPipeline:
         self._flush(batch)
         self._await_sending()
         self._finish(report)
+
+    def _enriched(self, items: Iterable[Document | object]) -> Iterator[Document | object]:
+        """``items`` through ``enrichment``: a batch is enriched on the workers while this
+        thread takes the one before it further (two batches at most in flight)."""
+        if self.enrichment is None:
+            yield from items
+            return
+        in_flight: deque[Callable[[], list[object]]] = deque()
+        chunk: list[object] = []
+        for item in items:
+            chunk.append(item)
+            if len(chunk) >= self.batch_size:
+                in_flight.append(self.enrichment.submit(chunk))
+                chunk = []
+                if len(in_flight) > 1:
+                    yield from in_flight.popleft()()
+        if chunk:
+            in_flight.append(self.enrichment.submit(chunk))
+        while in_flight:
+            yield from in_flight.popleft()()
 
     def _analyze(self, docs: Sequence[Document]) -> list[AnalyzedDocument]:
         # The one place a batch is analysed (the outbox drain uses it too).

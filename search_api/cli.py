@@ -12,6 +12,7 @@ import sys
 import tempfile
 from collections.abc import Callable, Iterable
 from contextlib import ExitStack, closing
+from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
 from pathlib import Path
@@ -44,6 +45,7 @@ if TYPE_CHECKING:
     from evaluation.retrieval import JudgedQuery
     from gongkai.document import Document
     from gongkai.enrichment import DocumentStage
+    from gongkai.enrichment_pool import EnrichmentPool
     from gongkai.vectors import EmbedReport, VectorStore
     from search_api.service import SearchService
 
@@ -140,15 +142,16 @@ def _index_documents(
     analyzer = ParallelAnalyzer(GovTokenizer())
     with ExitStack() as cleanup:
         cleanup.callback(analyzer.close)
-        stages, observers, finish = (
-            _enrichment(settings, backend, analyzer, cleanup) if enrich else ([], [], None)
+        enrichment = (
+            _enrichment(settings, backend, analyzer, cleanup, processes=True) if enrich else None
         )
         pipeline = IngestPipeline(
             analyzer,
             backend,
             settings.batch_size,
-            stages=stages,
-            observers=observers,
+            stages=enrichment.stages if enrichment else (),
+            observers=enrichment.observers if enrichment else (),
+            enrichment=enrichment.pool if enrichment else None,
             outbox=outbox,
             backoff=Backoff.from_settings(settings),
         )
@@ -171,8 +174,8 @@ def _index_documents(
             progress.update(
                 task, completed=done, total=done, rate=f"{report.docs_per_second:,.0f} docs/s"
             )
-        if finish is not None:
-            err.print(finish())
+        if enrichment is not None:
+            err.print(enrichment.finish())
     backend.close()
     err.print(
         f"indexed {report.documents} documents in {report.seconds:.1f} s "
@@ -186,20 +189,31 @@ def _index_documents(
     return report.documents
 
 
+@dataclass
+class _Enrichment:
+    """What a normal ingest runs besides analysis, and the linking step that follows it."""
+
+    pool: EnrichmentPool | None  # the stages that read only the document, on processes
+    stages: list[DocumentStage]  # the rest, in the ingesting thread, in order
+    observers: list[Callable[[Document], None]]
+    finish: Callable[[], str]
+
+
 def _enrichment(
-    settings: Settings, backend: SearchBackend, analyzer: DocumentAnalyzer, cleanup: ExitStack
-) -> tuple[list[DocumentStage], list[Callable[[Document], None]], Callable[[], str]]:
-    """The analysis stages of a normal ingest and the linking step that follows it."""
+    settings: Settings,
+    backend: SearchBackend,
+    analyzer: DocumentAnalyzer,
+    cleanup: ExitStack,
+    processes: bool = False,
+) -> _Enrichment:
+    """The analysis stages of a normal ingest and the linking step that follows it.
+
+    ``processes``: run the stages that read only the document on worker processes (a bulk
+    ingest; a crawl waits on the network and keeps them in its thread)."""
     from analysis.dedup import NearDuplicateFinder
-    from analysis.keywords import KeywordExtractor
     from analysis.lineage import LineageGraph
-    from analysis.metadata import MetadataExtractor
-    from gongkai.enrichment import (
-        DuplicateStage,
-        KeywordsStage,
-        ReferencesStage,
-        TextValidityStage,
-    )
+    from gongkai.enrichment import DuplicateStage
+    from gongkai.enrichment_pool import EnrichmentPool, text_stages
     from gongkai.linking import Linker, lineage_path, today
 
     settings.data_dir.mkdir(parents=True, exist_ok=True)
@@ -207,13 +221,14 @@ def _enrichment(
     graph = cleanup.enter_context(closing(LineageGraph(lineage_path(settings.data_dir))))
     duplicates = DuplicateStage(finder)
     linker = Linker(graph, backend, analyzer)
-    stages: list[DocumentStage] = [
-        MetadataExtractor(),  # first: later stages read the fields it fills
-        TextValidityStage(today()),
-        ReferencesStage(),
-        KeywordsStage(KeywordExtractor(analyzer.tokenizer)),
-        duplicates,
-    ]
+    # Metadata first (later stages read the fields it fills), duplicates last: a reprint is
+    # recognised with everything the stages before it filled in.
+    pool = None
+    stages: list[DocumentStage] = [duplicates]
+    if processes:
+        pool = cleanup.enter_context(EnrichmentPool(today(), analyzer.tokenizer, presign=finder))
+    else:
+        stages = [*text_stages(today(), analyzer.tokenizer), duplicates]
 
     # Living compilations: what is indexed is checked against their standing queries.
     from compilations.proposals import ProposalObserver
@@ -228,7 +243,7 @@ def _enrichment(
             + proposals.finish()
         )
 
-    return stages, [linker.observe, proposals], finish
+    return _Enrichment(pool, stages, [linker.observe, proposals], finish)
 
 
 @app.command()
@@ -333,9 +348,13 @@ def crawl(
     backend = make_backend(settings)
     analyzer = DocumentAnalyzer(GovTokenizer())
     with ExitStack() as cleanup:
-        stages, observers, finish = _enrichment(settings, backend, analyzer, cleanup)
+        enrichment = _enrichment(settings, backend, analyzer, cleanup)
         pipeline = IngestPipeline(
-            analyzer, backend, settings.batch_size, stages=stages, observers=observers
+            analyzer,
+            backend,
+            settings.batch_size,
+            stages=enrichment.stages,
+            observers=enrichment.observers,
         )
         with _progress() as progress:
             task = progress.add_task("crawl", total=None, rate="")
@@ -357,7 +376,7 @@ def crawl(
                 since=since.date() if since else None,
                 progress=show,
             )
-        err.print(finish())
+        err.print(enrichment.finish())
     backend.close()
     failures = ", ".join(f"{reason} {n}" for reason, n in summary.failures.items()) or "none"
     err.print(

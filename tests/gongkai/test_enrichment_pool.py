@@ -1,0 +1,124 @@
+"""Tests for ``gongkai.enrichment_pool``: the text stages on worker processes give what they
+give in process, in order, and the duplicate finder gets the signatures it would compute."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from analysis.dedup import NearDuplicateFinder
+from analysis.tokenizer import GovTokenizer
+from engines.tantivy_backend import TantivyBackend
+from gongkai.document import Document, content_hash
+from gongkai.enrichment import DuplicateStage, run_stages
+from gongkai.enrichment_pool import MIN_PARALLEL, EnrichmentPool, text_stages
+from gongkai.parallel import ParallelAnalyzer
+from gongkai.pipeline import IngestPipeline
+from gongkai.settings import Settings
+from ingest.manager import read_sources
+
+SAMPLES = Path(__file__).resolve().parents[2] / "samples" / "sample_docs.jsonl"
+TODAY = date(2026, 11, 27)
+
+
+@pytest.fixture(scope="module")
+def samples(tmp_path_factory: pytest.TempPathFactory) -> list[Document]:
+    settings = Settings(data_dir=tmp_path_factory.mktemp("data"))
+    docs = [item for item in read_sources([SAMPLES], settings) if isinstance(item, Document)]
+    assert len(docs) >= 30
+    return docs
+
+
+def many(samples: list[Document], copies: int) -> list[Document]:
+    """The samples ``copies`` times over under new ids: reprints (the finder's work), every
+    second copy with its body changed a little (near reprints, not exact ones)."""
+    copied = []
+    for n in range(copies):
+        for doc in samples:
+            body = doc.body + "。另附说明。" * (n % 2)
+            digest = content_hash(doc.title, body)
+            update = {"id": f"{doc.id}-{n}", "body": body, "content_hash": digest}
+            copied.append(doc.model_copy(update=update))
+    return copied
+
+
+def test_workers_give_the_in_process_result_in_order(
+    samples: list[Document], tokenizer: GovTokenizer
+) -> None:
+    docs = many(samples, 3)
+    assert len(docs) >= MIN_PARALLEL
+    expected = [run_stages(text_stages(TODAY, tokenizer), doc) for doc in docs]
+    # The stages do fill fields in (or the test would compare documents with themselves).
+    assert sum(e.subject_words != d.subject_words for e, d in zip(expected, docs, strict=True)) > 10
+    items: list[object] = list(docs)
+    items.insert(5, "bad.jsonl:3: not JSON")  # a reader's problem passes through, in place
+    with EnrichmentPool(TODAY, tokenizer, workers=2) as pool:
+        enriched = pool.submit(items)()
+        assert pool._pool is not None  # the workers did the work
+    assert enriched[5] == "bad.jsonl:3: not JSON"
+    assert enriched[:5] + enriched[6:] == expected
+
+
+def test_small_batches_stay_in_process(samples: list[Document], tokenizer: GovTokenizer) -> None:
+    docs = samples[: MIN_PARALLEL - 1]
+    with EnrichmentPool(TODAY, tokenizer, workers=2) as pool:
+        enriched = pool.submit(docs)()
+        assert pool._pool is None
+    assert enriched == [run_stages(text_stages(TODAY, tokenizer), doc) for doc in docs]
+
+
+def test_the_finder_gets_the_signatures_it_would_compute(
+    tmp_path: Path, samples: list[Document], tokenizer: GovTokenizer
+) -> None:
+    docs = many(samples, 2)
+    finder = NearDuplicateFinder(tmp_path / "dedup.sqlite")
+    with EnrichmentPool(TODAY, tokenizer, presign=finder, workers=2) as pool:
+        enriched = pool.submit(docs)()
+    assert len(finder._presigned) == len({(d.title, d.body) for d in docs})
+    for doc in enriched:
+        assert isinstance(doc, Document)
+        presigned = finder._presigned.get((doc.title, doc.body))
+        assert presigned is not None
+        assert (presigned == finder.signer.sign(doc)).all()
+    for doc in enriched:
+        assert isinstance(doc, Document)
+        finder.add(doc)
+    assert not finder._presigned  # each used once, none left behind
+    finder.close()
+
+
+def test_a_pooled_ingest_indexes_what_an_in_process_one_does(
+    tmp_path: Path, samples: list[Document], tokenizer: GovTokenizer
+) -> None:
+    docs = many(samples, 4)
+
+    def ingest(folder: Path, pooled: bool) -> tuple[list[str], list[Document]]:
+        finder = NearDuplicateFinder(folder / "dedup.sqlite")
+        backend = TantivyBackend(folder / "index")
+        with (
+            ParallelAnalyzer(tokenizer) as analyzer,
+            EnrichmentPool(TODAY, tokenizer, presign=finder, workers=2) as pool,
+        ):
+            in_process = [] if pooled else text_stages(TODAY, tokenizer)
+            pipeline = IngestPipeline(
+                analyzer,
+                backend,
+                batch_size=100,  # one batch on the workers, the last (60) in process
+                stages=[*in_process, DuplicateStage(finder)],
+                enrichment=pool if pooled else None,
+            )
+            report = pipeline.run(docs)
+            assert (pool._pool is not None) == pooled
+        indexed = sorted(backend.iter_documents(), key=lambda d: d.id)
+        backend.close()
+        finder.close()
+        return report.problems, indexed
+
+    problems, indexed = ingest(tmp_path / "pooled", pooled=True)
+    assert (problems, indexed) == ingest(tmp_path / "in-process", pooled=False)
+    # Reprints were recognised (the signatures worked), originals were indexed.
+    assert any("near duplicate of" in problem for problem in problems)
+    assert any("exact duplicate of" in problem for problem in problems)
+    assert len(samples) <= len(indexed) < len(docs)
