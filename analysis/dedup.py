@@ -35,6 +35,7 @@ import numpy as np
 from datasketch import MinHash, MinHashLSH
 from pydantic import BaseModel
 
+from analysis.native import load_minhasher
 from analysis.references import normalise_doc_number
 from analysis.tokenizer import normalise
 from gongkai.document import Document
@@ -215,9 +216,14 @@ class MinHashSigner:
     SCHEME = "affine32"
     HASH = "poly64-u32"
 
-    def __init__(self, num_perm: int = 128) -> None:
+    def __init__(self, num_perm: int = 128, use_native: bool = True) -> None:
         self.num_perm = num_perm
         self.template = MinHash(num_perm=num_perm, hashfunc=_prehashed, scheme=self.SCHEME)
+        # The same signatures in one native call (~20x faster), when the extension is built;
+        # the Python path below is its reference (tests/analysis/test_dedup.py).
+        self._native = load_minhasher(
+            self.template.permutations, SHINGLE, int(_BASE), use_native=use_native
+        )
 
     @property
     def settings(self) -> str:
@@ -225,9 +231,13 @@ class MinHashSigner:
         return f"{self.SCHEME}/{self.HASH}/{self.num_perm}/{SHINGLE}"
 
     def sign(self, doc: Document) -> np.ndarray:
+        text = fingerprint_text(doc)
+        signed = self._native.sign(text) if self._native is not None else None
+        if signed is not None:
+            return signed
         minhash = self.template.copy()
         # A list of ints: datasketch iterates it in Python, and numpy scalars iterate 3x slower.
-        minhash.update_batch(shingle_hashes(fingerprint_text(doc)).tolist())
+        minhash.update_batch(shingle_hashes(text).tolist())
         values: np.ndarray = minhash.hashvalues.astype("<u4")
         return values
 

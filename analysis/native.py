@@ -113,3 +113,28 @@ def load(
     if not (use_native and AVAILABLE):
         return None
     return NativeAnalyzer(fold_codes, terms, stop_words, frequency)
+
+
+class NativeMinHasher:
+    """`gongkai_native.MinHasher`: `dedup.MinHashSigner`'s signatures in one native call; a
+    None answer means "sign in Python" (a lone surrogate in the text)."""
+
+    def __init__(self, permutations: npt.NDArray[np.uint32], shingle: int, base: int) -> None:
+        a, b = (row.astype(np.uint32).tolist() for row in permutations)
+        self._hasher = gongkai_native.MinHasher(a, b, shingle, base)
+
+    def sign(self, text: str) -> npt.NDArray[np.uint32] | None:
+        try:
+            packed: bytes = self._hasher.sign(text)
+        except UnicodeEncodeError:
+            return None
+        return np.frombuffer(packed, dtype="<u4")
+
+
+def load_minhasher(
+    permutations: npt.NDArray[np.uint32], shingle: int, base: int, *, use_native: bool = True
+) -> NativeMinHasher | None:
+    """The native MinHash signer, or None when it is not installed or ``use_native`` is False."""
+    if not (use_native and AVAILABLE):
+        return None
+    return NativeMinHasher(permutations, shingle, base)

@@ -8,12 +8,16 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from analysis import native
 from analysis.dedup import (
     NEXT_SEQ_SQL,
     DuplicateFilter,
     DuplicateVerdict,
     ExactDuplicateFilter,
+    MinHashSigner,
     NearDuplicateFinder,
     NullDuplicateFilter,
     fingerprint_text,
@@ -217,3 +221,24 @@ def test_next_sequence_number_is_read_from_an_index(tmp_path: Path) -> None:
     finder.close()
     # The index on seq alone: with only (content_hash, seq), SQLite reads the whole index.
     assert any("sigs_seq" in str(step) for step in plan), plan
+
+
+_TEXTS = st.text(alphabet=st.characters(codec="utf-8"), max_size=40) | st.sampled_from(
+    [TEXT, "", "短", "标题"]
+)
+
+
+@pytest.mark.skipif(not native.AVAILABLE, reason="no native extension (pip install ./native)")
+@settings(max_examples=300)
+@given(_TEXTS)
+def test_native_signatures_are_the_python_ones(body: str) -> None:
+    doc = Document(id="d", title="标题", body=body)
+    native_signer, python_signer = MinHashSigner(), MinHashSigner(use_native=False)
+    assert native_signer._native is not None and python_signer._native is None
+    assert native_signer.sign(doc).tolist() == python_signer.sign(doc).tolist()
+
+
+def test_text_that_cannot_cross_is_signed_in_python() -> None:
+    # A Document refuses a lone surrogate when validated; a copy is not validated again.
+    doc = Document(id="d", title="标题", body=TEXT).model_copy(update={"body": TEXT + "\ud800"})
+    assert MinHashSigner().sign(doc).tolist() == MinHashSigner(use_native=False).sign(doc).tolist()
