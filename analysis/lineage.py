@@ -103,10 +103,11 @@ class LineageRecord:
     validity_evidence: str | None = None
 
     @classmethod
-    def from_document(cls, doc: Document) -> LineageRecord:
-        """From a `Document`: its references (extracted when it has none yet), its number(s)
-        (the field; else the header line; plus lawrefbook ``info`` lines) and its date
-        (published, written, lawrefbook ``version_date``, else the latest ``info`` date)."""
+    def from_document(cls, doc: Document, references_known: bool = False) -> LineageRecord:
+        """From a `Document`: its references (extracted when it has none yet, unless
+        ``references_known``: they were looked for, and none is none), its number(s) (the
+        field; else the header line; plus lawrefbook ``info`` lines) and its date (published,
+        written, lawrefbook ``version_date``, else the latest ``info`` date)."""
         extra = doc.extra_metadata
         info = [line for line in extra.get("info") or [] if isinstance(line, str)]
         numbers: list[str] = []
@@ -121,7 +122,7 @@ class LineageRecord:
             # 劳社部发[2008]3号); a citation of any of them means this act, and resolution picks
             # the version by date.
             numbers.extend(match.group(0) for match in _INFO_NUMBER.finditer(line))
-        refs = doc.references or extract_references(doc)
+        refs = doc.references or ([] if references_known else extract_references(doc))
         variant = extra.get("subtitle")
         return cls(
             id=doc.id,

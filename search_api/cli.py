@@ -220,7 +220,8 @@ def _enrichment(
     finder = cleanup.enter_context(closing(NearDuplicateFinder(settings.data_dir / "dedup.sqlite")))
     graph = cleanup.enter_context(closing(LineageGraph(lineage_path(settings.data_dir))))
     duplicates = DuplicateStage(finder)
-    linker = Linker(graph, backend, analyzer)
+    # Observes what the stages below give: the references stage has run on every document.
+    linker = Linker(graph, backend, analyzer, references_known=True)
     # Metadata first (later stages read the fields it fills), duplicates last: a reprint is
     # recognised with everything the stages before it filled in.
     pool = None

@@ -262,6 +262,8 @@ def test_records_from_documents() -> None:
         validity="expired",
     )
     record = LineageRecord.from_document(doc)
+    # After the references stage an empty list means none were found: not looked for again.
+    assert LineageRecord.from_document(doc, references_known=True).references == ()
     assert record.doc_numbers == ("法释〔2022〕18号",)
     assert record.date == date(2022, 8, 16)  # the latest info line that is not 施行
     assert record.references == (RefRecord("cites", "中华人民共和国民法典", None),)

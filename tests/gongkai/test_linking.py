@@ -54,7 +54,7 @@ def run(tmp_path: Path, tokenizer: GovTokenizer, docs: list[Document]) -> Tantiv
         closing(LineageGraph(tmp_path / "lineage.sqlite")) as graph,
     ):
         duplicates = DuplicateStage(finder)
-        linker = Linker(graph, backend, analyzer)
+        linker = Linker(graph, backend, analyzer, references_known=True)
         stages = [TextValidityStage(date(2026, 1, 1)), ReferencesStage(), duplicates]
         pipeline = IngestPipeline(analyzer, backend, stages=stages, observers=[linker.observe])
         report = pipeline.run(docs)
