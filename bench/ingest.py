@@ -5,13 +5,19 @@ Corpus: documents of ~2,000 characters resampled from the real lawrefbook texts,
 JSONL once (cached in the temp folder). Every measurement runs in a fresh process, so its peak
 RSS is its own. Rows:
 
-  embedded  cli ingest (outbox), no enrichment   what `gongkai ingest` does (native analysis
-                                                 in process, gongkai.parallel), stages off
+  embedded  cli ingest (outbox), no enrichment   `gongkai ingest` with its stages off, as
+                                                 `gongkai eval` indexes a corpus (native
+                                                 analysis in process, gongkai.parallel)
   embedded  cli ingest, glibc's default          the same without the fixed mmap threshold that
                                                  `gongkai ingest` sets (gongkai/memory.py): the
                                                  baseline for memory
-  embedded  cli ingest (outbox), enrichment      + metadata, validity, references, keywords,
+  embedded  cli ingest (outbox), enrichment      what `gongkai ingest` does: + metadata,
+                                                 validity, references, keywords (on a worker
+                                                 process per core, gongkai.enrichment_pool),
                                                  near-duplicates and linking (smaller corpus)
+  embedded  cli ingest, enrichment in its thread the same with every stage in the ingesting
+                                                 thread (as `gongkai crawl` runs them): the
+                                                 baseline for the row above
   embedded  pipeline                             IngestPipeline + ParallelAnalyzer, no outbox:
                                                  the native analyser in this process, the
                                                  engine's indexing thread on the other core,
@@ -47,7 +53,8 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from functools import partial
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -67,6 +74,7 @@ WAYS = {
     "cli": "cli ingest (outbox), no enrichment",
     "cli-glibc": "cli ingest, glibc's default",
     "cli-enrich": "cli ingest (outbox), enrichment",
+    "cli-enrich-inline": "cli ingest, enrichment in its thread",
     "pipeline": "pipeline",
     "python-pool": "pipeline, Python analysis, processes",
     "baseline": "baseline: jieba.lcut, one core",
@@ -140,6 +148,13 @@ def _glibc_default(threshold: int = 0) -> bool:
     return False
 
 
+def _inline_enrichment(
+    enrichment: Callable[..., object], *args: object, **kwargs: object
+) -> object:
+    """The CLI's enrichment with every stage in the ingesting thread (no worker processes)."""
+    return enrichment(*args, **{**kwargs, "processes": False})
+
+
 def measure_one(way: str, engine: str, corpus: Path, url: str | None) -> dict[str, float]:
     """One ingest in this process; what the parent reads from our stdout."""
     from analysis.analyzer import DocumentAnalyzer
@@ -159,14 +174,16 @@ def measure_one(way: str, engine: str, corpus: Path, url: str | None) -> dict[st
             started = time.perf_counter()
             cpu_before = _cpu_seconds()
             workers: set[int] = set()
-            if way in ("cli", "cli-glibc", "cli-enrich"):
+            if way.startswith("cli"):
                 from search_api import cli
 
                 if way == "cli-glibc":
                     cli.fix_mmap_threshold = _glibc_default
+                if way == "cli-enrich-inline":
+                    cli._enrichment = partial(_inline_enrichment, cli._enrichment)
 
                 documents = cli._index_documents(
-                    settings, [corpus], "bench", enrich=way == "cli-enrich"
+                    settings, [corpus], "bench", enrich=way.startswith("cli-enrich")
                 )
                 # The CLI's workers are gone by now: their CPU is not counted (see README).
                 cpu_after = _cpu_seconds()
@@ -295,6 +312,7 @@ def main() -> None:
         ("embedded", "python-pool", big),
         ("embedded", "baseline", baseline),
         ("embedded", "cli-enrich", enrich),
+        ("embedded", "cli-enrich-inline", enrich),
         ("embedded", "engine", big),
     ]
     if url:
@@ -352,7 +370,8 @@ def main() -> None:
     print(
         f"(median [min-max] over {args.runs} runs, each in a fresh process. docs/CPU-s: "
         "documents per second of CPU used by the ingest process, its engine threads and its "
-        "analysis workers (* the CLI's workers are not counted), i.e. what one core would do "
+        "analysis workers (* the CLI's analysis and enrichment workers are not counted), i.e. "
+        "what one core would do "
         "with the machine to itself; x2 is the ceiling on this 2-core machine. Peak anon(ymous "
         "memory) and peak RSS are the ingest process's; RSS adds the mapped index files; each "
         "analysis worker adds ~100 MB.)"

@@ -90,6 +90,10 @@ def _through(stages: Sequence[DocumentStage], item: object) -> Enriched:
         return f"dropped: {dropped}"
 
 
+def _started() -> bool:
+    return _worker_stages is not None
+
+
 def _enrich_chunk(docs: list[Document]) -> list[tuple[Enriched, np.ndarray | None]]:
     """Each document enriched, with its signature when the pool hands them on."""
     assert _worker_stages is not None, "worker not initialised"
@@ -103,7 +107,8 @@ def _enrich_chunk(docs: list[Document]) -> list[tuple[Enriched, np.ndarray | Non
 
 
 class EnrichmentPool:
-    """`text_stages` over batches, on ``workers`` processes; small batches stay here.
+    """`text_stages` over batches, on ``workers`` processes; small batches stay here, and so
+    do batches that come before a worker is ready.
 
     Close it (or use it as a context manager) to stop the workers.
     """
@@ -123,9 +128,13 @@ class EnrichmentPool:
         # The same stages in this process, for small batches (sharing the caller's tokeniser).
         self._local = text_stages(today, tokenizer)
         self._pool: Executor | None = None
+        # Done once a worker has started (loaded its tokeniser and stages).
+        self._ready: Future[bool] | None = None
 
-    def _executor(self) -> Executor:
-        if self._pool is None:
+    def start(self, wait: bool = False) -> None:
+        """Start the workers now (they take ~1-2 s to load); ``wait`` for one to be ready.
+        Until one is, batches are enriched here: a small ingest never waits for them."""
+        if self._pool is None and self.workers > 1:
             # forkserver: workers start from a clean process, safe beside the engine's threads.
             self._pool = ProcessPoolExecutor(
                 self.workers,
@@ -138,16 +147,21 @@ class EnrichmentPool:
                     None if self.presign is None else self.presign.signer.num_perm,
                 ),
             )
-        return self._pool
+            self._ready = self._pool.submit(_started)
+        if wait and self._ready is not None:
+            self._ready.result()
 
     def submit(self, items: Sequence[object]) -> Callable[[], list[Enriched]]:
         """Start enriching ``items`` (documents, and anything else, passed through); the
         returned function waits and gives the results in input order."""
         docs = [item for item in items if isinstance(item, Document)]
-        if self.workers <= 1 or len(docs) < MIN_PARALLEL:
+        if len(docs) >= MIN_PARALLEL:
+            self.start()
+        if len(docs) < MIN_PARALLEL or self._ready is None or not self._ready.done():
             done = [_through(self._local, item) for item in items]
             return lambda: done
-        pool = self._executor()
+        assert self._pool is not None
+        pool = self._pool
         chunks = [
             pool.submit(_enrich_chunk, docs[i : i + CHUNK]) for i in range(0, len(docs), CHUNK)
         ]
@@ -174,7 +188,7 @@ class EnrichmentPool:
     def close(self) -> None:
         if self._pool is not None:
             self._pool.shutdown()
-            self._pool = None
+            self._pool, self._ready = None, None
 
     def __enter__(self) -> EnrichmentPool:
         return self

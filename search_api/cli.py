@@ -228,6 +228,7 @@ def _enrichment(
     stages: list[DocumentStage] = [duplicates]
     if processes:
         pool = cleanup.enter_context(EnrichmentPool(today(), analyzer.tokenizer, presign=finder))
+        pool.start()  # the workers load while the ingest opens its files and first batch
     else:
         stages = [*text_stages(today(), analyzer.tokenizer), duplicates]
 

@@ -55,6 +55,7 @@ def test_workers_give_the_in_process_result_in_order(
     items: list[object] = list(docs)
     items.insert(5, "bad.jsonl:3: not JSON")  # a reader's problem passes through, in place
     with EnrichmentPool(TODAY, tokenizer, workers=2) as pool:
+        pool.start(wait=True)
         enriched = pool.submit(items)()
         assert pool._pool is not None  # the workers did the work
     assert enriched[5] == "bad.jsonl:3: not JSON"
@@ -69,12 +70,31 @@ def test_small_batches_stay_in_process(samples: list[Document], tokenizer: GovTo
     assert enriched == [run_stages(text_stages(TODAY, tokenizer), doc) for doc in docs]
 
 
+def test_batches_before_a_worker_is_ready_stay_in_process(
+    tmp_path: Path, samples: list[Document], tokenizer: GovTokenizer
+) -> None:
+    docs = many(samples, 2)
+    assert len(docs) >= MIN_PARALLEL
+    finder = NearDuplicateFinder(tmp_path / "dedup.sqlite")
+    with EnrichmentPool(TODAY, tokenizer, presign=finder, workers=2) as pool:
+        # The first large batch starts the workers (a process takes far longer to start
+        # than this call) and is enriched here: no worker signed it.
+        enriched = pool.submit(docs)()
+        assert pool._pool is not None and not finder._presigned
+        pool.start(wait=True)
+        assert pool.submit(docs)() == enriched
+        assert finder._presigned  # now the workers did
+    finder.close()
+    assert enriched == [run_stages(text_stages(TODAY, tokenizer), doc) for doc in docs]
+
+
 def test_the_finder_gets_the_signatures_it_would_compute(
     tmp_path: Path, samples: list[Document], tokenizer: GovTokenizer
 ) -> None:
     docs = many(samples, 2)
     finder = NearDuplicateFinder(tmp_path / "dedup.sqlite")
     with EnrichmentPool(TODAY, tokenizer, presign=finder, workers=2) as pool:
+        pool.start(wait=True)
         enriched = pool.submit(docs)()
     assert len(finder._presigned) == len({(d.title, d.body) for d in docs})
     for doc in enriched:
@@ -101,6 +121,8 @@ def test_a_pooled_ingest_indexes_what_an_in_process_one_does(
             ParallelAnalyzer(tokenizer) as analyzer,
             EnrichmentPool(TODAY, tokenizer, presign=finder, workers=2) as pool,
         ):
+            if pooled:
+                pool.start(wait=True)
             in_process = [] if pooled else text_stages(TODAY, tokenizer)
             pipeline = IngestPipeline(
                 analyzer,
