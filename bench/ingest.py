@@ -374,7 +374,7 @@ def main() -> None:
         "what one core would do "
         "with the machine to itself; x2 is the ceiling on this 2-core machine. Peak anon(ymous "
         "memory) and peak RSS are the ingest process's; RSS adds the mapped index files; each "
-        "analysis worker adds ~100 MB.)"
+        "analysis worker adds ~100 MB, each enrichment worker ~190 MB.)"
     )
 
 
