@@ -15,9 +15,11 @@ too and handed to the finder (`Presigned`).
 
 from __future__ import annotations
 
+import logging
 import multiprocessing
 from collections.abc import Callable, Sequence
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from datetime import date
 from typing import Protocol
 
@@ -37,6 +39,8 @@ from gongkai.enrichment import (
 )
 from gongkai.parallel import default_workers
 from ingest.base import DropItem
+
+log = logging.getLogger(__name__)
 
 # Documents sent to a worker in one message (as in gongkai.parallel).
 CHUNK = 32
@@ -130,11 +134,13 @@ class EnrichmentPool:
         self._pool: Executor | None = None
         # Done once a worker has started (loaded its tokeniser and stages).
         self._ready: Future[bool] | None = None
+        # Why the workers were given up (a worker died): the rest runs here.
+        self.broken: str | None = None
 
     def start(self, wait: bool = False) -> None:
         """Start the workers now (they take ~1-2 s to load); ``wait`` for one to be ready.
         Until one is, batches are enriched here: a small ingest never waits for them."""
-        if self._pool is None and self.workers > 1:
+        if self._pool is None and self.workers > 1 and self.broken is None:
             # forkserver: workers start from a clean process, safe beside the engine's threads.
             self._pool = ProcessPoolExecutor(
                 self.workers,
@@ -158,21 +164,42 @@ class EnrichmentPool:
         if len(docs) >= MIN_PARALLEL:
             self.start()
         if len(docs) < MIN_PARALLEL or self._ready is None or not self._ready.done():
-            done = [_through(self._local, item) for item in items]
+            done = self._here(items)
             return lambda: done
         assert self._pool is not None
         pool = self._pool
-        chunks = [
-            pool.submit(_enrich_chunk, docs[i : i + CHUNK]) for i in range(0, len(docs), CHUNK)
-        ]
+        try:
+            chunks = [
+                pool.submit(_enrich_chunk, docs[i : i + CHUNK]) for i in range(0, len(docs), CHUNK)
+            ]
+        except BrokenProcessPool as exc:
+            self._give_up(exc)
+            done = self._here(items)
+            return lambda: done
         return lambda: self._in_order(items, chunks)
+
+    def _here(self, items: Sequence[object]) -> list[Enriched]:
+        return [_through(self._local, item) for item in items]
+
+    def _give_up(self, exc: BaseException) -> None:
+        """A worker died (killed, out of memory): enrich the rest in this process. Nothing
+        is lost: the batch whose results did not come back is enriched here again."""
+        self.broken = f"{type(exc).__name__}: {exc}"
+        log.warning("enrichment workers stopped (%s); enriching in the ingesting process", exc)
+        if self._pool is not None:
+            self._pool.shutdown(wait=False, cancel_futures=True)
+        self._pool, self._ready = None, None
 
     def _in_order(
         self,
         items: Sequence[object],
         chunks: list[Future[list[tuple[Enriched, np.ndarray | None]]]],
     ) -> list[Enriched]:
-        results = iter([result for chunk in chunks for result in chunk.result()])
+        try:
+            results = iter([result for chunk in chunks for result in chunk.result()])
+        except BrokenProcessPool as exc:
+            self._give_up(exc)
+            return self._here(items)
         ordered: list[Enriched] = []
         for item in items:
             if not isinstance(item, Document):

@@ -3,6 +3,9 @@ give in process, in order, and the duplicate finder gets the signatures it would
 
 from __future__ import annotations
 
+import os
+import signal
+from concurrent.futures import ProcessPoolExecutor
 from datetime import date
 from pathlib import Path
 
@@ -144,3 +147,22 @@ def test_a_pooled_ingest_indexes_what_an_in_process_one_does(
     assert any("near duplicate of" in problem for problem in problems)
     assert any("exact duplicate of" in problem for problem in problems)
     assert len(samples) <= len(indexed) < len(docs)
+
+
+def test_a_killed_worker_loses_nothing(
+    samples: list[Document], tokenizer: GovTokenizer, caplog: pytest.LogCaptureFixture
+) -> None:
+    docs = many(samples, 3)
+    expected = [run_stages(text_stages(TODAY, tokenizer), doc) for doc in docs]
+    with EnrichmentPool(TODAY, tokenizer, workers=2) as pool:
+        pool.start(wait=True)
+        assert isinstance(pool._pool, ProcessPoolExecutor)
+        pending = pool.submit(docs)
+        victim = next(iter(pool._pool._processes.values()))  # as an out-of-memory kill would
+        os.kill(victim.pid, signal.SIGKILL)
+        victim.join(timeout=30)
+        assert pending() == expected  # the batch is enriched here again
+        assert pool.submit(docs)() == expected  # and so is the rest of the run
+        assert pool.broken and "BrokenProcessPool" in pool.broken
+        assert pool._pool is None
+    assert "enrichment workers stopped" in caplog.text
