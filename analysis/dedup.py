@@ -19,14 +19,16 @@ Versions of one act are not reprints even when their texts are 90% alike: a near
 metadata says otherwise (different 发文字号, or publication dates more than
 ``max_date_gap_days`` apart) is reported as "new", with the similarity kept in the verdict.
 
-State is a SQLite file of signatures (derived data: rebuilt from the index when lost); the LSH
-index is rebuilt from it on open, which takes seconds at 100k documents.
+State is a SQLite file (derived data: rebuilt from the index when lost): the signatures, and
+the LSH band index over them (`_BandIndex`), so a finder's memory does not grow with the
+documents it has seen and it opens at once however many there are.
 """
 
 from __future__ import annotations
 
 import re
 import sqlite3
+from collections.abc import Iterable
 from datetime import date
 from pathlib import Path
 from typing import Literal, Protocol, runtime_checkable
@@ -242,6 +244,61 @@ class MinHashSigner:
         return values
 
 
+class _BandIndex:
+    """Locality-sensitive hashing of MinHash signatures in the finder's SQLite file: a
+    signature is cut into ``bands`` slices of ``rows`` values, and two documents are
+    candidates when one whole slice is equal. Bands and rows are datasketch's `MinHashLSH`
+    choice for the threshold, so the candidates are the ones it gives; kept in memory, its
+    tables took ~3.2 KB a document and were rebuilt from every signature on open."""
+
+    def __init__(self, db: sqlite3.Connection, threshold: float, num_perm: int) -> None:
+        chosen = MinHashLSH(threshold=threshold, num_perm=num_perm)
+        self.bands, self.rows = chosen.b, chosen.r
+        self._db = db
+        self._db.executescript(
+            "CREATE TABLE IF NOT EXISTS bands(band INTEGER NOT NULL, slice BLOB NOT NULL,"
+            " id TEXT NOT NULL);"
+            "CREATE INDEX IF NOT EXISTS bands_slice ON bands(band, slice);"
+            "CREATE INDEX IF NOT EXISTS bands_id ON bands(id);"
+        )
+
+    @property
+    def settings(self) -> str:
+        return f"{self.bands}x{self.rows}"
+
+    def _slices(self, signature: np.ndarray) -> list[tuple[int, bytes]]:
+        values = signature.astype("<u4")
+        return [
+            (band, values[band * self.rows : (band + 1) * self.rows].tobytes())
+            for band in range(self.bands)
+        ]
+
+    def insert(self, doc_id: str, signature: np.ndarray) -> None:
+        self._db.executemany(
+            "INSERT INTO bands VALUES (?, ?, ?)",
+            [(band, piece, doc_id) for band, piece in self._slices(signature)],
+        )
+
+    def remove(self, doc_id: str) -> None:
+        self._db.execute("DELETE FROM bands WHERE id = ?", (doc_id,))
+
+    def query(self, signature: np.ndarray) -> set[str]:
+        found: set[str] = set()
+        for band, piece in self._slices(signature):
+            rows = self._db.execute(
+                "SELECT id FROM bands WHERE band = ? AND slice = ?", (band, piece)
+            )
+            found.update(row[0] for row in rows)
+        return found
+
+    def rebuild(self, signatures: Iterable[tuple[str, bytes]]) -> None:
+        """Index every stored signature again (a file from before the band index, or made
+        with other bands)."""
+        self._db.execute("DELETE FROM bands")
+        for doc_id, blob in signatures:
+            self.insert(doc_id, np.frombuffer(blob, dtype="<u4"))
+
+
 class NearDuplicateFinder(_Batched):
     """MinHash signatures (``num_perm``) of 5-character shingles, LSH at ``threshold``."""
 
@@ -270,16 +327,23 @@ class NearDuplicateFinder(_Batched):
         self.signer = MinHashSigner(num_perm)
         # Signatures computed ahead by worker processes (`remember_signature`).
         self._presigned: dict[tuple[str, str], np.ndarray] = {}
-        settings = self.signer.settings
-        row = self._db.execute("SELECT value FROM meta WHERE key = 'signature'").fetchone()
-        if row is not None and row[0] != settings:
+        self._bands = _BandIndex(self._db, threshold, num_perm)
+        if self._meta("signature") not in (None, self.signer.settings):
             # Signatures made another way cannot be compared: start again (derived data).
             self._db.execute("DELETE FROM sigs")
-        self._db.execute("INSERT OR REPLACE INTO meta VALUES ('signature', ?)", (settings,))
+            self._db.execute("DELETE FROM bands")
+        if self._meta("bands") != self._bands.settings:
+            # A file from before the band index, or made with other bands.
+            self._bands.rebuild(self._db.execute("SELECT id, sig FROM sigs"))
+        self._db.execute(
+            "INSERT OR REPLACE INTO meta VALUES ('signature', ?), ('bands', ?)",
+            (self.signer.settings, self._bands.settings),
+        )
         self._db.commit()
-        self._lsh = MinHashLSH(threshold=threshold, num_perm=num_perm)
-        for doc_id, blob in self._db.execute("SELECT id, sig FROM sigs"):
-            self._lsh.insert(doc_id, self._minhash(np.frombuffer(blob, dtype="<u4")))
+
+    def _meta(self, key: str) -> str | None:
+        row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return None if row is None else str(row[0])
 
     def signature(self, doc: Document) -> np.ndarray:
         presigned = self._presigned.pop((doc.title, doc.body), None)
@@ -292,14 +356,6 @@ class NearDuplicateFinder(_Batched):
         if len(self._presigned) >= MAX_PRESIGNED:
             self._presigned.clear()  # bounded, even for documents that never arrive
         self._presigned[(doc.title, doc.body)] = signature
-
-    def _minhash(self, values: np.ndarray) -> MinHash:
-        return MinHash(
-            hashvalues=values.astype(np.uint64),
-            hashfunc=_prehashed,
-            scheme=self.signer.SCHEME,
-            permutations=self.signer.template.permutations,
-        )
 
     def check(self, doc: Document) -> DuplicateVerdict:
         return self._check(doc, self.signature(doc))
@@ -314,7 +370,7 @@ class NearDuplicateFinder(_Batched):
         ).fetchone()
         if row is not None:
             return DuplicateVerdict(kind="exact", canonical_id=row[0], similarity=1.0)
-        candidates = [key for key in self._lsh.query(self._minhash(sig)) if key != doc.id]
+        candidates = [key for key in self._bands.query(sig) if key != doc.id]
         best: tuple[float, int, str] | None = None
         best_any = 0.0
         for key in candidates:
@@ -354,7 +410,7 @@ class NearDuplicateFinder(_Batched):
         day = doc.date_published or doc.date_written
         row = self._db.execute("SELECT seq FROM sigs WHERE id = ?", (doc.id,)).fetchone()
         if row is not None:
-            self._lsh.remove(doc.id)
+            self._bands.remove(doc.id)
         seq = row[0] if row else self._next_seq()
         self._db.execute(
             "INSERT OR REPLACE INTO sigs VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -364,7 +420,7 @@ class NearDuplicateFinder(_Batched):
             ),
         )  # fmt: skip
         self._written()
-        self._lsh.insert(doc.id, self._minhash(sig))
+        self._bands.insert(doc.id, sig)
         return verdict
 
     def _next_seq(self) -> int:

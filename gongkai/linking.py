@@ -45,17 +45,31 @@ class Linker:
         self.backend = backend
         self.analyzer = analyzer
         self.references_known = references_known
+        # Records wait here a batch at a time, then go to the graph's SQLite file: memory
+        # stays flat however many documents an ingest links.
         self._records: list[LineageRecord] = []
-
-    def observe(self, doc: Document) -> None:
-        self._records.append(LineageRecord.from_document(doc, self.references_known))
-
-    def finish(self, reprints: dict[str, list[str]] | None = None) -> LinkReport:
-        report = LinkReport(documents=len(self._records))
-        self.graph.add(self._records)
+        self._observed = 0
         # Only a document with references can gain resolved targets; the rest change only
         # through validity updates or reprints (no need to read every document back).
-        touched = {r.id for r in self._records if r.references}
+        self._touched: set[str] = set()
+
+    def observe(self, doc: Document) -> None:
+        record = LineageRecord.from_document(doc, self.references_known)
+        self._records.append(record)
+        self._observed += 1
+        if record.references:
+            self._touched.add(record.id)
+        if len(self._records) >= BATCH:
+            self._store()
+
+    def _store(self) -> None:
+        self.graph.add(self._records)
+        self._records = []
+
+    def finish(self, reprints: dict[str, list[str]] | None = None) -> LinkReport:
+        report = LinkReport(documents=self._observed)
+        self._store()
+        touched, self._touched, self._observed = self._touched, set(), 0
         updates = self.graph.validity_updates()
         changed: dict[str, Document] = {}
         wanted = sorted(touched | set(updates) | set(reprints or {}))
@@ -77,7 +91,6 @@ class Linker:
             self.backend.index([self.analyzer.analyze(doc) for doc in batch])
         self.backend.refresh()
         report.stats = self.graph.stats()
-        self._records.clear()
         return report
 
     def _linked(

@@ -7,7 +7,9 @@ import random
 from datetime import date
 from pathlib import Path
 
+import numpy as np
 import pytest
+from datasketch import MinHash, MinHashLSH
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -242,3 +244,51 @@ def test_text_that_cannot_cross_is_signed_in_python() -> None:
     # A Document refuses a lone surrogate when validated; a copy is not validated again.
     doc = Document(id="d", title="标题", body=TEXT).model_copy(update={"body": TEXT + "\ud800"})
     assert MinHashSigner().sign(doc).tolist() == MinHashSigner(use_native=False).sign(doc).tolist()
+
+
+def test_band_index_gives_datasketchs_candidates() -> None:
+    # Random signatures and near copies of them (a few values changed): the band index in
+    # SQLite must propose exactly what datasketch's in-memory MinHashLSH proposes.
+    rng = np.random.default_rng(7)
+    finder = NearDuplicateFinder()
+    reference = MinHashLSH(threshold=finder.threshold, num_perm=finder.num_perm)
+    template = finder.signer.template
+    signatures: dict[str, np.ndarray] = {}
+    for i in range(300):
+        sig = rng.integers(0, 2**32, finder.num_perm, dtype=np.uint64).astype("<u4")
+        if i % 3 and i > 0:  # a near copy of an earlier one
+            sig = signatures[f"d{rng.integers(0, i)}"].copy()
+            changed = rng.choice(finder.num_perm, int(rng.integers(1, 60)), replace=False)
+            sig[changed] = rng.integers(0, 2**32, len(changed), dtype=np.uint64)
+        signatures[f"d{i}"] = sig
+    as_minhash = {
+        key: MinHash(
+            hashvalues=sig.astype(np.uint64),
+            scheme=template.scheme,
+            permutations=template.permutations,
+        )
+        for key, sig in signatures.items()
+    }
+    for key, sig in signatures.items():
+        finder._bands.insert(key, sig)
+        reference.insert(key, as_minhash[key])
+    found = 0
+    for key, sig in signatures.items():
+        expected = set(reference.query(as_minhash[key]))
+        assert finder._bands.query(sig) == expected
+        found += len(expected) > 1
+    assert found > 50  # near copies were found, not only each signature itself
+    finder.close()
+
+
+def test_a_file_without_the_band_index_is_indexed_on_open(tmp_path: Path) -> None:
+    path = tmp_path / "dedup.sqlite"
+    finder = NearDuplicateFinder(path)
+    finder.add(doc("a", TEXT))
+    # As a file written before the band index: signatures only.
+    finder._db.execute("DELETE FROM bands")
+    finder._db.execute("DELETE FROM meta WHERE key = 'bands'")
+    finder.close()
+    reopened = NearDuplicateFinder(path)
+    assert reopened.check(doc("b", reprint(TEXT))).canonical_id == "a"
+    reopened.close()

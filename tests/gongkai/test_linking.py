@@ -9,11 +9,12 @@ from pathlib import Path
 from analysis.analyzer import DocumentAnalyzer
 from analysis.dedup import NearDuplicateFinder
 from analysis.lineage import LineageGraph
+from analysis.references import extract_references
 from analysis.tokenizer import GovTokenizer
 from engines.tantivy_backend import TantivyBackend
 from gongkai.document import Document
 from gongkai.enrichment import DuplicateStage, ReferencesStage, TextValidityStage
-from gongkai.linking import Linker
+from gongkai.linking import BATCH, Linker
 from gongkai.pipeline import IngestPipeline
 
 BODY = (
@@ -84,3 +85,24 @@ def test_reingest_is_idempotent(tmp_path: Path, tokenizer: GovTokenizer) -> None
     assert backend.count() == 2
     old = backend.get("old")
     assert old is not None and old.validity.status == "废止"
+
+
+def test_records_go_to_the_graph_a_batch_at_a_time(tmp_path: Path, tokenizer: GovTokenizer) -> None:
+    backend = TantivyBackend(tmp_path / "index")
+    backend.ensure_index()
+    with closing(LineageGraph(tmp_path / "lineage.sqlite")) as graph:
+        linker = Linker(graph, backend, DocumentAnalyzer(tokenizer), references_known=True)
+        citing = "根据《某某条例》制定。"
+        docs = [
+            Document(id=f"d{i}", title=f"第{i}号通知", body=citing if i % 2 else "")
+            for i in range(BATCH + 10)
+        ]
+        for document in docs:
+            linker.observe(document.model_copy(update={"references": extract_references(document)}))
+        # Memory stays flat: what was observed is in the graph's file, not held in a list.
+        assert len(linker._records) < BATCH
+        assert graph.stats()["documents"] >= BATCH
+        report = linker.finish()
+    assert report.documents == len(docs)
+    assert report.stats["documents"] == len(docs)
+    assert report.stats["references"] == len(docs) // 2
