@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import statistics
 import time
 from collections import Counter
 
@@ -29,11 +30,19 @@ def govcn(site: Site):  # type: ignore[no-untyped-def]
 
 def test_per_host_rate_limit_spaces_requests(site: Site, settings: Settings) -> None:
     config = fast_settings(settings, requests_per_second=20.0, per_host_concurrency=4)
+    began = time.monotonic()  # the clock the site records arrivals with
     crawl(govcn(site), settings, Collect(), crawl_settings=config)
-    starts = sorted(t for t, _ in site.state.starts)
-    assert len(starts) >= 8  # robots, 2 lists, 3 articles, 3 attachments
-    gaps = [b - a for a, b in itertools.pairwise(starts)]
-    assert min(gaps) >= 0.05 * 0.8  # 1/20 s, with slack for timer resolution
+    arrivals = sorted(t for t, _ in site.state.starts)
+    assert len(arrivals) >= 8  # robots, 2 lists, 3 articles, 3 attachments
+    # The limiter gives the k-th request a start no earlier than k/20 s after the first one
+    # could go. A busy machine can only delay a request, so the k-th arrival is bounded from
+    # below however late any of them was (slack: timer wake-up).
+    for k, arrival in enumerate(arrivals):
+        assert arrival - began >= k * 0.05 * 0.8, (k, arrival - began)
+    # Arrivals 1/20 s apart. After a delay two may bunch (on a loaded CI machine one came
+    # 0.29 s late and the next 1.5 ms after it), so the typical gap is judged, not the least.
+    gaps = [b - a for a, b in itertools.pairwise(arrivals)]
+    assert statistics.median(gaps) >= 0.05 * 0.8, gaps
 
 
 def test_per_host_concurrency_cap(site: Site, settings: Settings) -> None:
