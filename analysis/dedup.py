@@ -221,8 +221,9 @@ class MinHashSigner:
     def __init__(self, num_perm: int = 128, use_native: bool = True) -> None:
         self.num_perm = num_perm
         self.template = MinHash(num_perm=num_perm, hashfunc=_prehashed, scheme=self.SCHEME)
-        # The same signatures in one native call (~20x faster), when the extension is built;
-        # the Python path below is its reference (tests/analysis/test_dedup.py).
+        # The same signatures in one native call when the extension is built (0.15 ms a
+        # document against 0.54, the fingerprint text included); the Python path below is
+        # its reference (tests/analysis/test_dedup.py).
         self._native = load_minhasher(
             self.template.permutations, SHINGLE, int(_BASE), use_native=use_native
         )
