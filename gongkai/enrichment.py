@@ -84,3 +84,14 @@ def run_stages(stages: Sequence[DocumentStage], doc: Document) -> Document:
     for stage in stages:
         doc = stage.process(doc)
     return doc
+
+
+def through_stages(stages: Sequence[DocumentStage], item: object) -> object:
+    """A document through ``stages``, or why one of them dropped it ("dropped: ..."); any
+    other item (a problem the reader reported) is passed on untouched."""
+    if not isinstance(item, Document):
+        return item
+    try:
+        return run_stages(stages, item)
+    except DropItem as dropped:
+        return f"dropped: {dropped}"

@@ -38,10 +38,9 @@ from gongkai.enrichment import (
     KeywordsStage,
     ReferencesStage,
     TextValidityStage,
-    run_stages,
+    through_stages,
 )
 from gongkai.parallel import default_workers
-from ingest.base import DropItem
 
 log = logging.getLogger(__name__)
 
@@ -88,15 +87,6 @@ def _start_worker(
     _worker_signer = MinHashSigner(num_perm) if num_perm else None
 
 
-def _through(stages: Sequence[DocumentStage], item: object) -> Enriched:
-    if not isinstance(item, Document):
-        return item
-    try:
-        return run_stages(stages, item)
-    except DropItem as dropped:
-        return f"dropped: {dropped}"
-
-
 def _started() -> bool:
     return _worker_stages is not None
 
@@ -104,7 +94,7 @@ def _started() -> bool:
 def _enrich_chunk(docs: list[Document]) -> list[tuple[Enriched, np.ndarray | None]]:
     """Each document enriched, with its signature when the pool hands them on."""
     assert _worker_stages is not None, "worker not initialised"
-    enriched = [_through(_worker_stages, doc) for doc in docs]
+    enriched = [through_stages(_worker_stages, doc) for doc in docs]
     return [
         (item, _worker_signer.sign(item))
         if _worker_signer is not None and isinstance(item, Document)
@@ -182,7 +172,7 @@ class EnrichmentPool:
         return lambda: self._in_order(items, chunks)
 
     def _here(self, items: Sequence[object]) -> list[Enriched]:
-        return [_through(self._local, item) for item in items]
+        return [through_stages(self._local, item) for item in items]
 
     def _give_up(self, exc: BaseException) -> None:
         """A worker died (killed, out of memory): enrich the rest in this process. Nothing

@@ -21,9 +21,8 @@ from typing import TYPE_CHECKING
 from analysis.analyzer import DocumentAnalyzer
 from engines.base import EngineError, EngineUnavailable, SearchBackend
 from gongkai.document import AnalyzedDocument, Document
-from gongkai.enrichment import DocumentStage, run_stages
+from gongkai.enrichment import DocumentStage, through_stages
 from gongkai.outbox import Backoff, Outbox, OutboxDrainer, PendingDocument
-from ingest.base import DropItem
 
 if TYPE_CHECKING:
     from gongkai.enrichment_pool import EnrichmentPool
@@ -142,12 +141,8 @@ class IngestPipeline:
     ) -> None:
         # Keyed by id: the same document twice in one batch is indexed once (last wins).
         batch: dict[str, Document] = {}
-        for item in self._enriched(items):
-            if isinstance(item, Document):
-                try:
-                    item = run_stages(self.stages, item)
-                except DropItem as dropped:
-                    item = f"dropped: {dropped}"
+        for enriched in self._enriched(items):
+            item = through_stages(self.stages, enriched)
             if not isinstance(item, Document):
                 report.problems.append(str(item))
                 if on_problem:
