@@ -15,10 +15,14 @@ The fusion rule, in full:
 Why a weighted sum of normalised scores rather than reciprocal-rank fusion: ranks throw away
 how far ahead the first hit is, and on government Q&A the dense signal is often decisive for
 one passage; the prototype on msga_govqa dev agreed (RRF k=60 lost to the weighted sum). Why
-the dense side weighs more: the dense model alone ranks better than BM25 there (R@10 0.923 vs
-0.861); the lexical part keeps exact names, numbers and 发文字号 in front. Why a shallow depth:
-min-max over a long tail squeezes the scores of the few good candidates together, and each
-dense-only candidate costs one document fetch from the engine.
+the dense side weighs more: the dense models alone rank better than BM25 there (R@10 0.923 vs
+0.861); the lexical part keeps exact names and numbers in front. The dense side is two models
+joined into one cosine (analysis/embeddings.py); with them the lexical weight went from 0.3 to
+0.2 (msga_govqa dev, MRR@10 in an offline replay: 0.748 at 0.3, 0.763 at 0.2, 0.765 at 0.1,
+each half of dev alike; 0.2 keeps more weight on exact words than the dev optimum).
+
+Why a shallow depth: min-max over a long tail squeezes the scores of the few good candidates
+together, and each dense-only candidate costs one document fetch from the engine.
 
 Queries with constraints (filters, a year range, required or excluded words) fuse only within
 the lexical window, which the engine has already filtered: a dense candidate from outside it
