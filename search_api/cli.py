@@ -918,10 +918,10 @@ def _hybrid_ranker(
 def _load_embedder(settings: Settings, threads: int) -> Embedder:
     """The dense stage's embedder; bge's files are fetched into ``settings.model_dir`` first
     when missing (once: a pinned jar from Maven Central, analysis/model_files.py)."""
-    from analysis.embeddings import load_embedder
-    from analysis.model_files import BGE_SMALL_ZH, ModelFiles
+    from analysis.embeddings import load_embedder, model_files_for
+    from analysis.model_files import BGE_SMALL_ZH
 
-    models = ModelFiles(settings.model_dir, settings.maven_repository)
+    models = model_files_for(settings)
     if not models.present(BGE_SMALL_ZH):
         err.print(f"fetching {BGE_SMALL_ZH.jar_name} (16 MB) from {settings.maven_repository}")
     return load_embedder(threads, models=models)

@@ -46,10 +46,11 @@ from analysis.embeddings import (
     Vectors,
     dense_available,
     load_embedder,
+    model_files_for,
     passage_text,
     text_hash,
 )
-from analysis.model_files import BGE_SMALL_ZH, ModelFiles
+from analysis.model_files import BGE_SMALL_ZH
 from engines.base import SearchHit, SearchQuery
 from gongkai.document import Document
 from gongkai.settings import Settings
@@ -202,7 +203,7 @@ def dense_ranking_for(settings: Settings, database: Engine) -> DenseRanking | No
     vectors stored it stays idle (`DenseRanking.ready`) and the models are never loaded."""
     if not settings.dense_ranking or not dense_available():
         return None
-    models = ModelFiles(settings.model_dir, settings.maven_repository)
+    models = model_files_for(settings)
     if not models.present(BGE_SMALL_ZH):
         _log.warning(
             "dense ranking is off: %s is not in %s (run `gongkai index embed`)",

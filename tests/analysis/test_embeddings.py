@@ -14,12 +14,13 @@ from analysis.embeddings import (
     DenseUnavailable,
     dense_available,
     load_embedder,
+    model_files_for,
     passage_text,
     text_hash,
 )
-from analysis.model_files import ModelFiles
 from gongkai.document import Document
 from gongkai.errors import GongkaiError
+from gongkai.settings import Settings
 
 NEEDS_DENSE = pytest.mark.skipif(
     not dense_available(), reason="the dense stage needs `pip install 'gongkai[dense]'`"
@@ -60,8 +61,9 @@ def embedder() -> CombinedEmbedder:
 def test_missing_model_files_are_a_clear_error_when_fetching_is_off(tmp_path: Path) -> None:
     if not dense_available():
         pytest.skip("the dense stage needs `pip install 'gongkai[dense]'`")
+    models = model_files_for(Settings(model_dir=tmp_path / "models"))
     with pytest.raises(DenseUnavailable, match="gongkai index embed") as caught:
-        load_embedder(threads=1, models=ModelFiles(tmp_path / "models"), fetch=False)
+        load_embedder(threads=1, models=models, fetch=False)
     assert "bge-small-zh" in str(caught.value)
     assert not any((tmp_path / "models").glob("**/*.onnx"))
 
