@@ -14,6 +14,9 @@ document type or region:
 Rows, per query set:
 
   engine only, in process    backend.search(query) on the built query: the engine's own time
+  ..., binding (2 passes)    the embedded baseline: tantivy's Python binding, which counts
+                             facets in a second pass over the matches (on a second thread);
+                             the project's default is one native pass (engines/tantivy_passes.py)
   service, in process        SearchService.search: query building, engine, highlighting
   HTTP API, 1 client         `gongkai serve` (real uvicorn on 127.0.0.1, its own process),
                              one connection, one request at a time: latency without queueing
@@ -129,6 +132,7 @@ def start_server(
         **os.environ,
         "GONGKAI_RATE_LIMIT_SEARCH": "",
         "GONGKAI_DATA_DIR": str(settings.data_dir),
+        "GONGKAI_EMBEDDED_ONE_PASS": str(settings.embedded_one_pass).lower(),
     }
     command = [sys.executable, "-m", "search_api", "serve", "--port", str(port)]
     command += ["--workers", str(workers)]
@@ -235,19 +239,28 @@ def measure_set(engine: str, settings: Any, args: argparse.Namespace, query_set:
         if rate is not None:
             entry["rate"].append(rate)
 
+    # The embedded baseline: tantivy's Python binding, whose search and facet aggregation are
+    # two passes over the matches (`engines.tantivy_passes`); the project searches in one.
+    binding = settings.model_copy(update={"embedded_one_pass": False})
     for _ in range(args.runs):
         engine_ms, service_ms = in_process(settings, params[: args.in_process])
         add("engine only, in process", engine_ms, 1000 / median(engine_ms))
         add("service, in process", service_ms, 1000 / median(service_ms))
-    for workers in sorted({1, args.workers}):
+        if engine == "embedded":
+            engine_ms, _ = in_process(binding, params[: args.in_process])
+            add("engine only, binding (2 passes)", engine_ms, 1000 / median(engine_ms))
+    servers = [(settings, workers, "") for workers in sorted({1, args.workers})]
+    if engine == "embedded":
+        servers.append((binding, args.workers, ", binding (2 passes)"))
+    for server_settings, workers, how in servers:
         port = free_port()
-        server, _ = start_server(settings, port, workers)
-        processes = "" if workers == 1 else f", {workers} server processes"
+        server, _ = start_server(server_settings, port, workers)
+        processes = ("" if workers == 1 else f", {workers} server processes") + how
         try:
             base = f"http://127.0.0.1:{port}"
             load(base, params[:50], 2, 30)  # warm the server's caches and connections
             for _ in range(args.runs):
-                if workers == 1:
+                if workers == 1 and not how:
                     lat, rate, failed = load(base, params[: args.in_process], 1, args.seconds)
                     add("HTTP API, 1 client", lat, rate)
                 lat, rate, failed = load(base, params, args.clients, args.seconds)

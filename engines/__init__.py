@@ -14,7 +14,9 @@ def make_backend(settings: Settings) -> SearchBackend:
     if settings.engine == "embedded":
         from engines.tantivy_backend import TantivyBackend
 
-        return TantivyBackend(settings.index_dir, alias=settings.index_name)
+        return TantivyBackend(
+            settings.index_dir, alias=settings.index_name, one_pass=settings.embedded_one_pass
+        )
     from engines.opensearch_backend import ClusterBackend
 
     return ClusterBackend.from_settings(settings)

@@ -7,6 +7,10 @@ Layout under the index directory::
 
 Text fields hold jieba tokens joined by spaces and use tantivy's whitespace tokenizer, so the
 engine scores exactly the tokens the project tokeniser produced.
+
+Writes go through tantivy's Python binding. Searches are built as a plain tree
+(`engines.tantivy_query`) and run by `engines.tantivy_passes`: in one native pass when the
+extension is built (hits, count and facets from one evaluation), else by the binding.
 """
 
 from __future__ import annotations
@@ -18,19 +22,16 @@ from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from itertools import takewhile
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import tantivy
-from tantivy import Occur, Query
+from tantivy import Query
 
 from engines.base import (
     IN_FORCE,
-    BoostedField,
-    Clause,
     EngineError,
     EngineUnavailable,
     FacetCount,
-    Match,
     SearchHit,
     SearchQuery,
     SearchResult,
@@ -38,8 +39,20 @@ from engines.base import (
     engine_fields,
     sort_values_of,
 )
+from engines.tantivy_passes import (
+    Address,
+    Key,
+    OnePass,
+    SearchPass,
+    TwoPasses,
+    open_native,
+)
+from engines.tantivy_query import Node, query_tree, to_tantivy
 from gongkai.document import AnalyzedDocument, Document
 from mappings import load_mapping, versioned_index_name
+
+if TYPE_CHECKING:
+    from gongkai_native import IndexSearcher
 
 WRITER_HEAP_BYTES = 128 * 1024 * 1024
 # Indexing threads (each gets its share of the heap). Indexing the bigram fields is most of
@@ -97,9 +110,12 @@ class TantivyBackend:
 
     name = "embedded"
 
-    def __init__(self, index_dir: Path, alias: str = "gongkai-docs") -> None:
+    def __init__(self, index_dir: Path, alias: str = "gongkai-docs", one_pass: bool = True) -> None:
+        """``one_pass``: search through the native extension when it is installed
+        (`engines.tantivy_passes`); False keeps tantivy's Python binding (the reference)."""
         self.index_dir = Path(index_dir)
         self.alias = alias
+        self.one_pass = one_pass
         self._spec = load_mapping("embedded")
         self._schema = build_schema(self._spec)
         self._field_names = {f["name"] for f in self._spec["fields"]}
@@ -112,6 +128,9 @@ class TantivyBackend:
         self._in_force_column = True
         # Runs facet passes beside the page search (made on first use, ended by `close`).
         self._facet_threads: ThreadPoolExecutor | None = None
+        # The native searcher of the index named `_native_name` (`_search_pass`).
+        self._native: IndexSearcher | None = None
+        self._native_name: str | None = None
 
     # -- where the live index is -------------------------------------------------------
     @property
@@ -155,6 +174,7 @@ class TantivyBackend:
             index.writer(WRITER_HEAP_BYTES, 1).commit()
             self._point_alias_at(name)
             self._index = index
+            self._opened = name
             self._in_force_column = True
 
     def _to_tantivy(self, analyzed: AnalyzedDocument, in_force_column: bool) -> tantivy.Document:
@@ -212,6 +232,8 @@ class TantivyBackend:
             self._writer.wait_merging_threads()
             self._writer = None
         self._open().reload()
+        if self._native is not None and self._native_name == self._opened:
+            self._native.reload()
 
     def delete(self, ids: Sequence[str]) -> int:
         if self._writer is None:
@@ -250,115 +272,65 @@ class TantivyBackend:
         # still answers str, and `json.loads` takes either.
         return {"doc_json": searcher.doc(address)["doc_json"][0]}
 
-    @staticmethod
-    def _boosted(query: tantivy.Query, boost: float) -> tuple[Occur, Query]:
-        return (Occur.Should, Query.boost_query(query, boost))
-
-    def _match_query(self, match: Match, field: str) -> tantivy.Query:
-        if match.kind == "doc_number":
-            return Query.term_set_query(self._schema, "doc_number", list(match.values))
-        if match.kind == "term" or len(match.values) == 1:
-            suffix = "_tokens" if match.kind == "term" else "_grams"
-            return Query.term_query(self._schema, field + suffix, match.values[0])
-        return Query.phrase_query(self._schema, field + "_grams", list(match.values))
-
-    def _clause_query(self, clause: Clause, boosts: dict[BoostedField, float]) -> tantivy.Query:
-        alternatives = [
-            self._boosted(self._match_query(m, field), boosts[field] * clause.boost)
-            for m in clause.matches
-            for field in (clause.fields if m.kind != "doc_number" else clause.fields[:1])
-        ]
-        return Query.boolean_query(alternatives)
-
-    def _scored_terms(self, query: SearchQuery) -> list[tuple[Occur, Query]]:
-        """Free-text BM25: every token and bigram in every field, with the field boosts."""
-        per_kind = (("_tokens", query.terms, 1.0), ("_grams", query.grams, query.gram_boost))
-        return [
-            self._boosted(Query.term_query(self._schema, field + suffix, value), boost * weight)
-            for suffix, values, weight in per_kind
-            for value in values
-            for field, boost in query.field_boosts.items()
-        ]
-
     def build_query(self, query: SearchQuery) -> tantivy.Query:
         """The tantivy query for an engine-neutral `SearchQuery` (BM25 + filters)."""
-        must = [
-            self._clause_query(c, query.field_boosts) for c in query.clauses if c.occur == "must"
-        ]
-        must_not = [
-            self._clause_query(c, query.field_boosts)
-            for c in query.clauses
-            if c.occur == "must_not"
-        ]
-        # Anything that ranks: free-text terms and optional clauses (a doc number, synonyms).
-        ranking = [
-            (Occur.Should, self._clause_query(c, query.field_boosts))
-            for c in query.clauses
-            if c.occur == "should"
-        ]
-        scored = self._scored_terms(query)
-        if scored:
-            ranking.append((Occur.Should, Query.boolean_query(scored)))
-        clauses: list[tuple[Occur, Query]] = [(Occur.Must, q) for q in must]
-        clauses += [(Occur.MustNot, q) for q in must_not]
-        if ranking:
-            # Without required clauses, one ranking part must match (OpenSearch:
-            # minimum_should_match=1); beside required clauses they only rank.
-            clauses.append((Occur.Should if must else Occur.Must, Query.boolean_query(ranking)))
-        for field, values in query.filters.items():
-            if field not in self._field_names:
-                raise EngineError(f"unknown filter field: {field}")
-            if values:
-                clauses.append((Occur.Must, Query.term_set_query(self._schema, field, values)))
-        if query.year_from is not None or query.year_to is not None:
-            clauses.append(
-                (
-                    Occur.Must,
-                    Query.range_query(
-                        self._schema,
-                        "year",
-                        tantivy.FieldType.Integer,
-                        query.year_from,
-                        query.year_to,
-                    ),
-                )
-            )
-        if not any(occur in (Occur.Must, Occur.Should) for occur, _ in clauses):
-            clauses.append((Occur.Must, Query.all_query()))  # only filters / exclusions
-        if query.in_force_boost:
-            # Optional beside the Must clauses: a constant bonus for documents still in force.
-            in_force = Query.term_set_query(self._schema, "validity", list(IN_FORCE))
-            clauses.append(self._boosted(in_force, query.in_force_boost))
-        return Query.boolean_query(clauses)
+        return to_tantivy(query_tree(query, self._field_names), self._schema)
 
     def search(self, query: SearchQuery) -> SearchResult:
-        searcher = self._searcher()
         # The in-force bonus is added to each hit's score from the column, not searched: a
         # clause matching nearly every document cost a quarter of the search and of the facet
         # pass (issue 9 profile). Indexes without the column keep the clause.
         bonus = query.in_force_boost if self._in_force_column else 0.0
-        native = self.build_query(
-            query.model_copy(update={"in_force_boost": 0.0}) if bonus else query
+        tree = query_tree(
+            query.model_copy(update={"in_force_boost": 0.0}) if bonus else query,
+            self._field_names,
         )
-        # The facet pass runs beside the page search: tantivy releases the GIL while it
-        # searches, and the two passes over the matches (each ~2-3 ms for a question at 100k
-        # documents) then overlap on the two cores instead of adding up (issue 9 profile).
-        facets_pending = (
-            self._facet_pool().submit(self._facets, searcher, native, query.facets)
-            if query.facets
-            else None
-        )
-        page, total = self._page(
-            searcher, native, query, bonus if query.sort == "relevance" else 0.0
-        )
+        aggregations = {f: {"terms": {"field": f, "size": FACET_SIZE}} for f in query.facets}
+        order_by = "sort_date" if query.sort == "newest" else None
+        search = self._search_pass(tree, order_by, aggregations or None)
+        page, total = self._page(search, query, bonus if query.sort == "relevance" else 0.0)
+        records = search.records([address for _, _, address in page])
         hits = []
-        for key, doc_id, address in page:
-            doc = document_from_fields(self._stored(searcher, address))
+        for (key, doc_id, _), record in zip(page, records, strict=True):
+            doc = document_from_fields({"doc_json": record})
             score = float(key) if query.sort == "relevance" else 0.0
             sort_values = sort_values_of(query.sort, key, doc_id or doc.id)
             hits.append(SearchHit(id=doc.id, score=score, document=doc, sort_values=sort_values))
-        facets = facets_pending.result() if facets_pending is not None else {}
+        raw = search.aggregations()
+        facets = {
+            f: [
+                FacetCount(value=str(b["key"]), count=int(b["doc_count"]))
+                for b in raw.get(f, {}).get("buckets", [])
+            ]
+            for f in query.facets
+        }
         return SearchResult(total=total, hits=hits, facets=facets)
+
+    def _search_pass(
+        self, tree: Node, order_by: str | None, aggregations: dict[str, Any] | None
+    ) -> SearchPass:
+        searcher = self._searcher()  # follows a rebuilt index first
+        native = self._native_searcher()
+        if native is not None:
+            return OnePass(native.snapshot(), tree, order_by, aggregations, IN_FORCE_COLUMN)
+        return TwoPasses(
+            searcher,
+            self._schema,
+            tree,
+            order_by,
+            aggregations,
+            IN_FORCE_COLUMN,
+            self._facet_pool(),
+        )
+
+    def _native_searcher(self) -> IndexSearcher | None:
+        """The native searcher of the index open now (None: `one_pass` off, or no extension)."""
+        if not self.one_pass or self._opened is None:
+            return None
+        if self._native is None or self._native_name != self._opened:
+            self._native = open_native(self.index_dir / self._opened)
+            self._native_name = self._opened
+        return self._native
 
     def _facet_pool(self) -> ThreadPoolExecutor:
         if self._facet_threads is None:
@@ -368,8 +340,8 @@ class TantivyBackend:
         return self._facet_threads
 
     def _page(
-        self, searcher: tantivy.Searcher, native: tantivy.Query, query: SearchQuery, bonus: float
-    ) -> tuple[list[tuple[float | int, str | None, tantivy.DocAddress]], int]:
+        self, search: SearchPass, query: SearchQuery, bonus: float
+    ) -> tuple[list[tuple[Key, str | None, Address]], int]:
         """The page ``query`` asks for, in the order of `sort_values_of`.
 
         tantivy orders by score (or date) only and leaves ties in index order; OpenSearch
@@ -382,30 +354,27 @@ class TantivyBackend:
         that floor count as settled.
         Returns [(score or date, id if read, address)] and the total number of matches.
         """
-        order_by = "sort_date" if query.sort == "newest" else None
         after = query.search_after
         window = max(2 * (query.offset + query.limit), 64) if after is None else 256
         while True:
-            result = searcher.search(native, limit=window, count=True, order_by_field=order_by)
-            # `count` exists at run time but is missing from tantivy's type stubs.
-            total = int(getattr(result, "count", 0) or 0)
-            raw = [(self._primary(key, query), address) for key, address in result.hits]
+            found, total = search.top(window)
+            raw = [(self._primary(key, query), address) for key, address in found]
             exhausted = len(raw) < window
             floor = None if exhausted or not raw else raw[-1][0] + bonus
             if bonus:
-                raw = self._with_bonus(searcher, raw, bonus)
-            page, complete = self._slice(searcher, raw, query, floor)
+                raw = self._with_bonus(search, raw, bonus)
+            page, complete = self._slice(search, raw, query, floor)
             if complete:
                 return page, total
             window *= 4
 
     @staticmethod
     def _with_bonus(
-        searcher: tantivy.Searcher, raw: list[tuple[float | int, tantivy.DocAddress]], bonus: float
-    ) -> list[tuple[float | int, tantivy.DocAddress]]:
+        search: SearchPass, raw: list[tuple[Key, Address]], bonus: float
+    ) -> list[tuple[Key, Address]]:
         """``raw`` with ``bonus`` added to the hits in force, best first again (a stable sort
         keeps tantivy's order among equal scores)."""
-        in_force = searcher.fast_field_values(IN_FORCE_COLUMN, [address for _, address in raw])
+        in_force = search.in_force([address for _, address in raw])
         scored = [
             (float(primary) + bonus if flag else primary, address)
             for (primary, address), flag in zip(raw, in_force, strict=True)
@@ -413,16 +382,16 @@ class TantivyBackend:
         return sorted(scored, key=lambda entry: -entry[0])
 
     @staticmethod
-    def _primary(key: Any, query: SearchQuery) -> float | int:
+    def _primary(key: Any, query: SearchQuery) -> Key:
         return float(key) if query.sort == "relevance" else int(key)
 
     def _slice(
         self,
-        searcher: tantivy.Searcher,
-        raw: list[tuple[float | int, tantivy.DocAddress]],
+        search: SearchPass,
+        raw: list[tuple[Key, Address]],
         query: SearchQuery,
-        floor: float | int | None,
-    ) -> tuple[list[tuple[float | int, str | None, tantivy.DocAddress]], bool]:
+        floor: Key | None,
+    ) -> tuple[list[tuple[Key, str | None, Address]], bool]:
         """The page within ``raw`` (hits best first), and whether it is certain. Hits at or
         below ``floor`` may have equals or betters outside the window (None: the window holds
         every match); at least the last tie group of an unfinished window is such."""
@@ -434,7 +403,7 @@ class TantivyBackend:
             else:
                 groups[-1] = (groups[-1][0], i + 1)
         settled = [g for g in groups if floor is None or raw[g[0]][0] > floor]
-        ordered: list[tuple[float | int, str | None, tantivy.DocAddress]] = []
+        ordered: list[tuple[Key, str | None, Address]] = []
         after = query.search_after
         cursor_primary = None if after is None else self._primary(after[0], query)
         for start, end in settled:
@@ -443,7 +412,7 @@ class TantivyBackend:
                 primary, address = raw[start]
                 ordered.append((primary, None, address))
             else:
-                ordered.extend(self._by_id(searcher, raw[start:end]))
+                ordered.extend(self._by_id(search, raw[start:end]))
             if after is None and len(ordered) >= query.offset + query.limit:
                 break
             if after is not None and ordered and self._beyond(ordered, after, query.limit):
@@ -463,7 +432,7 @@ class TantivyBackend:
 
     @staticmethod
     def _beyond(
-        ordered: list[tuple[float | int, str | None, tantivy.DocAddress]],
+        ordered: list[tuple[Key, str | None, Address]],
         after: list[float | int | str],
         limit: int,
     ) -> bool:
@@ -472,26 +441,16 @@ class TantivyBackend:
         below = takewhile(lambda entry: entry[0] < cursor_primary, reversed(ordered))  # type: ignore[operator]
         return sum(1 for _ in below) >= limit
 
+    @staticmethod
     def _by_id(
-        self, searcher: tantivy.Searcher, group: list[tuple[float | int, tantivy.DocAddress]]
-    ) -> list[tuple[float | int, str | None, tantivy.DocAddress]]:
+        search: SearchPass, group: list[tuple[Key, Address]]
+    ) -> list[tuple[Key, str | None, Address]]:
+        ids = search.ids([address for _, address in group])
         with_ids = [
-            (primary, str(searcher.doc(address)["id"][0]), address) for primary, address in group
+            (primary, doc_id, address)
+            for (primary, address), doc_id in zip(group, ids, strict=True)
         ]
         return sorted(with_ids, key=lambda entry: entry[1] or "")
-
-    def _facets(
-        self, searcher: tantivy.Searcher, native: tantivy.Query, fields: Sequence[str]
-    ) -> dict[str, list[FacetCount]]:
-        aggs = {f: {"terms": {"field": f, "size": FACET_SIZE}} for f in fields}
-        raw = searcher.aggregate(native, aggs)
-        return {
-            f: [
-                FacetCount(value=str(b["key"]), count=int(b["doc_count"]))
-                for b in raw.get(f, {}).get("buckets", [])
-            ]
-            for f in fields
-        }
 
     def suggest_titles(self, prefix: str, limit: int = 10) -> list[str]:
         if not prefix:
@@ -528,6 +487,7 @@ class TantivyBackend:
         index.reload()
         self._point_alias_at(name)
         self._index = index
+        self._opened = name
         self._in_force_column = True
         if old and old != name:
             shutil.rmtree(self.index_dir / old, ignore_errors=True)
@@ -544,6 +504,8 @@ class TantivyBackend:
     def drop(self) -> None:
         self._writer = None
         self._index = None
+        self._opened = None
+        self._native = None
         if self.index_dir.exists():
             for path in self.index_dir.glob(f"{self.alias}-v*"):
                 shutil.rmtree(path, ignore_errors=True)
@@ -554,6 +516,7 @@ class TantivyBackend:
             self._writer.rollback()
             self._writer = None
         self._index = None
+        self._native = None
         if self._facet_threads is not None:
             self._facet_threads.shutdown(wait=True)
             self._facet_threads = None

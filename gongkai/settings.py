@@ -32,6 +32,14 @@ class Settings(BaseSettings):
         description="URL of the OpenSearch/Elasticsearch node (ignored by the embedded engine).",
     )
     engine_timeout_s: float = Field(default=30.0, description="Per-request engine timeout.")
+    embedded_one_pass: bool = Field(
+        default=True,
+        description=(
+            "Embedded engine: count facets in the same pass as the hits (native extension, "
+            "~25% less CPU a search). False: tantivy's binding, facets in a second pass on "
+            "another thread (lower latency when cores sit idle, less throughput)."
+        ),
+    )
     index_name: str = Field(
         default="gongkai-docs",
         description="Alias that search reads and ingest writes; the real index is versioned.",

@@ -1,7 +1,11 @@
-"""Gongkai's per-document analysis in one native call (see native/src/lib.rs).
+"""Gongkai's per-document analysis in one native call (see native/src/lib.rs), and one-pass
+searches of the embedded index (native/src/search.rs).
 
-Used through ``analysis.native``; the pure-Python path in ``analysis`` is its reference.
+Used through ``analysis.native`` and ``engines.tantivy_passes``; the pure-Python path in
+``analysis`` and tantivy's Python binding are their references.
 """
+
+from os import PathLike
 
 class Analyzer:
     def __init__(
@@ -23,3 +27,21 @@ class Analyzer:
 class MinHasher:
     def __init__(self, a: list[int], b: list[int], shingle: int, base: int) -> None: ...
     def sign(self, text: str) -> bytes: ...
+
+class IndexSearcher:
+    def __init__(self, path: str | PathLike[str]) -> None: ...
+    def reload(self) -> None: ...
+    def snapshot(self) -> Snapshot: ...
+
+class Snapshot:
+    def search(
+        self,
+        query: str,
+        limit: int,
+        order_by: str | None = None,
+        aggregations: str | None = None,
+    ) -> tuple[list[tuple[float | int, int, int]], int, str | None]: ...
+    def stored_bytes(self, field: str, addresses: list[tuple[int, int]]) -> list[bytes | None]: ...
+    def stored_text(self, field: str, addresses: list[tuple[int, int]]) -> list[str | None]: ...
+    def bool_values(self, column: str, addresses: list[tuple[int, int]]) -> list[bool]: ...
+    def num_docs(self) -> int: ...

@@ -9,6 +9,8 @@
 //! `MinHasher` computes a document's near-duplicate signature as `analysis.dedup` does with
 //! numpy and datasketch, bit for bit.
 
+mod search;
+
 use jieba_rs::Jieba;
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
@@ -297,5 +299,6 @@ impl MinHasher {
 #[pymodule]
 fn gongkai_native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<Analyzer>()?;
-    m.add_class::<MinHasher>()
+    m.add_class::<MinHasher>()?;
+    search::register(m)
 }

@@ -78,13 +78,12 @@ def test_long_ingest_commits_every_so_many_documents(
     writer.close()
 
 
-def test_facets_counted_beside_the_search_agree_across_threads_and_after_close(
-    tmp_path: Path,
-) -> None:
-    # The facet pass runs on the backend's own threads while the page is searched; searches
-    # from several threads at once each get their own counts, and a closed backend makes a
-    # new pool when it is used again.
-    backend = TantivyBackend(tmp_path)
+@pytest.mark.parametrize("one_pass", [True, False], ids=["one-pass", "binding"])
+def test_facets_agree_across_threads_and_after_close(tmp_path: Path, one_pass: bool) -> None:
+    # With the binding, the facet pass runs on the backend's own threads while the page is
+    # searched; in one pass (native) facets come with the hits. Searches from several threads
+    # at once each get their own counts, and a closed backend is usable again.
+    backend = TantivyBackend(tmp_path, one_pass=one_pass)
     backend.ensure_index()
     backend.index(
         [
