@@ -115,6 +115,39 @@ def load(
     return NativeAnalyzer(fold_codes, terms, stop_words, frequency)
 
 
+@functools.cache
+def space_chars() -> str:
+    """Every character for which ``str.isspace()`` is true: what ``str.split()`` splits on
+    (29 of them; read from this Python once, ~0.07 s)."""
+    return "".join(ch for ch in map(chr, range(_CODE_POINTS)) if ch.isspace())
+
+
+class NativeHighlighter:
+    """`gongkai_native.Highlighter`: `highlight.highlight` in one native call; a None answer
+    means "highlight in Python" (a lone surrogate in the text or a term)."""
+
+    def __init__(self, fold_codes: npt.NDArray[np.uint32]) -> None:
+        self._highlighter = gongkai_native.Highlighter(
+            fold_codes.astype("<u4").tobytes(), space_chars()
+        )
+
+    def highlight(self, text: str, terms: Sequence[str], width: int) -> str | None:
+        try:
+            marked: str = self._highlighter.highlight(text, list(terms), width)
+        except UnicodeEncodeError:
+            return None
+        return marked
+
+
+def load_highlighter(
+    fold_codes: npt.NDArray[np.uint32], *, use_native: bool = True
+) -> NativeHighlighter | None:
+    """The native highlighter, or None when it is not installed or ``use_native`` is False."""
+    if not (use_native and AVAILABLE):
+        return None
+    return NativeHighlighter(fold_codes)
+
+
 class NativeMinHasher:
     """`gongkai_native.MinHasher`: `dedup.MinHashSigner`'s signatures in one native call; a
     None answer means "sign in Python" (a lone surrogate in the text)."""

@@ -81,7 +81,7 @@ def _fold_table() -> dict[int, str]:
 
 
 @functools.cache
-def _fold_codes() -> npt.NDArray[np.uint32]:
+def fold_codes() -> npt.NDArray[np.uint32]:
     """`_fold_table` as an array: code point -> code point of its folded character."""
     codes = np.arange(_FOLD_LIMIT, dtype=np.uint32)
     for code, folded in _fold_table().items():
@@ -102,7 +102,7 @@ def normalise(text: str) -> str:
     """
     # surrogatepass: a lone surrogate stays itself, as it would with str.translate.
     codes = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
-    table = _fold_codes()
+    table = fold_codes()
     inside = codes < _FOLD_LIMIT
     if inside.all():
         folded = table[codes]
@@ -173,7 +173,7 @@ class GovTokenizer:
         self._normalised_terms = [normalise(term) for term in self.terms]
         self._emits = _Emits(self._emit)
         self.native = load_native(
-            _fold_codes(),
+            fold_codes(),
             self._normalised_terms,
             self.stop_words,
             TERM_FREQUENCY,

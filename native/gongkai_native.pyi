@@ -1,7 +1,8 @@
-"""Gongkai's per-document analysis in one native call (see native/src/lib.rs), and one-pass
-searches of the embedded index (native/src/search.rs).
+"""Gongkai's per-document analysis in one native call (see native/src/lib.rs), snippet
+highlights (native/src/highlight.rs) and one-pass searches of the embedded index
+(native/src/search.rs).
 
-Used through ``analysis.native`` and ``engines.tantivy_passes``; the pure-Python path in
+Used through ``analysis.native`` and ``engines.tantivy_passes``; the pure-Python paths in
 ``analysis`` and tantivy's Python binding are their references.
 """
 
@@ -27,6 +28,10 @@ class Analyzer:
 class MinHasher:
     def __init__(self, a: list[int], b: list[int], shingle: int, base: int) -> None: ...
     def sign(self, text: str) -> bytes: ...
+
+class Highlighter:
+    def __init__(self, fold: bytes, spaces: str) -> None: ...
+    def highlight(self, text: str, terms: list[str], width: int) -> str: ...
 
 class IndexSearcher:
     def __init__(self, path: str | PathLike[str]) -> None: ...

@@ -6,9 +6,13 @@
 //! (`char::is_alphanumeric`, `to_lowercase`) differ from Python's in places and would change
 //! tokens. Segmentation is jieba-rs at the version rjieba uses, search mode, HMM off.
 //!
+//! `Highlighter` (`highlight.rs`) marks query terms in a snippet as `analysis/highlight.py`
+//! does, and `search.rs` searches the embedded index in one pass.
+//!
 //! `MinHasher` computes a document's near-duplicate signature as `analysis.dedup` does with
 //! numpy and datasketch, bit for bit.
 
+mod highlight;
 mod search;
 
 use jieba_rs::Jieba;
@@ -23,6 +27,29 @@ const FOLD_LIMIT: usize = 0x20000;
 const CODE_POINTS: usize = 0x110000;
 /// Shortest dictionary word looked for inside a longer token (`tokenizer.MIN_INNER_WORD`).
 const MIN_INNER_WORD: usize = 4;
+
+/// `tokenizer.fold_codes()` (little-endian u32, 0x20000 of them) as characters.
+pub(crate) fn fold_table(fold: &[u8]) -> PyResult<Vec<char>> {
+    if fold.len() != FOLD_LIMIT * 4 {
+        return Err(PyValueError::new_err(
+            "fold table: expected 0x20000 u32 codes",
+        ));
+    }
+    fold.chunks_exact(4)
+        .enumerate()
+        .map(|(code, b)| {
+            let folded = u32::from_le_bytes([b[0], b[1], b[2], b[3]]);
+            match char::from_u32(folded) {
+                Some(c) => Some(c),
+                // Surrogate code points map to themselves in the table; no `char` is one,
+                // so their entries are never read.
+                None if (0xD800..0xE000).contains(&code) => Some(char::REPLACEMENT_CHARACTER),
+                None => None,
+            }
+        })
+        .collect::<Option<Vec<char>>>()
+        .ok_or_else(|| PyValueError::new_err("fold table maps to a non-character"))
+}
 
 #[pyclass(frozen, module = "gongkai_native")]
 struct Analyzer {
@@ -120,7 +147,7 @@ impl Analyzer {
 
 #[pymethods]
 impl Analyzer {
-    /// `fold`: `_fold_codes()` as little-endian u32 (0x20000 of them); `word_chars`: the
+    /// `fold`: `fold_codes()` as little-endian u32 (0x20000 of them); `word_chars`: the
     /// isalnum bitmap (0x110000 bits); `terms` already normalised, added in order with
     /// `frequency` as `GovTokenizer` adds them to rjieba.
     #[new]
@@ -131,31 +158,12 @@ impl Analyzer {
         stop_words: Vec<String>,
         frequency: usize,
     ) -> PyResult<Self> {
-        if fold.len() != FOLD_LIMIT * 4 {
-            return Err(PyValueError::new_err(
-                "fold table: expected 0x20000 u32 codes",
-            ));
-        }
+        let fold = fold_table(fold)?;
         if word_chars.len() != CODE_POINTS / 8 {
             return Err(PyValueError::new_err(
                 "word_chars: expected a bitmap of 0x110000 bits",
             ));
         }
-        let fold = fold
-            .chunks_exact(4)
-            .enumerate()
-            .map(|(code, b)| {
-                let folded = u32::from_le_bytes([b[0], b[1], b[2], b[3]]);
-                match char::from_u32(folded) {
-                    Some(c) => Some(c),
-                    // Surrogate code points map to themselves in the table; no `char` is one,
-                    // so their entries are never read.
-                    None if (0xD800..0xE000).contains(&code) => Some(char::REPLACEMENT_CHARACTER),
-                    None => None,
-                }
-            })
-            .collect::<Option<Vec<char>>>()
-            .ok_or_else(|| PyValueError::new_err("fold table maps to a non-character"))?;
         let mut jieba = Jieba::new();
         for term in &terms {
             jieba.add_word(term, Some(frequency), None);
@@ -300,5 +308,6 @@ impl MinHasher {
 fn gongkai_native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<Analyzer>()?;
     m.add_class::<MinHasher>()?;
+    m.add_class::<highlight::Highlighter>()?;
     search::register(m)
 }

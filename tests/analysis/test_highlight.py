@@ -1,21 +1,23 @@
 """Tests for ``analysis.highlight``: marks land on the original characters, everything else is
-escaped, longer terms win over the shorter ones inside them, and the span finder equals the
-plain definition (kept here as the reference) on any text."""
+escaped, longer terms win over the shorter ones inside them, the span finder equals the
+plain definition (kept here as the reference) on any text, and the native highlighter gives
+exactly what the Python path gives."""
 
 from __future__ import annotations
 
-from hypothesis import example, given
+import pytest
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from analysis.highlight import _match_spans, highlight, highlight_whole
+from analysis.highlight import _match_spans, _native, highlight, highlight_whole, python_highlight
 
 
 def reference_spans(norm_text: str, terms: list[str]) -> list[tuple[int, int]]:
-    """The definition: longest terms first, each occurrence taken unless it overlaps one
-    already taken; touching spans merged."""
+    """The definition: longest terms first (equal lengths in code point order), each
+    occurrence taken unless it overlaps one already taken; touching spans merged."""
     taken = [False] * len(norm_text)
     spans: list[tuple[int, int]] = []
-    for term in sorted({t for t in terms if t}, key=len, reverse=True):
+    for term in sorted({t for t in terms if t}, key=lambda t: (-len(t), t)):
         start = norm_text.find(term)
         while start != -1:
             end = start + len(term)
@@ -69,3 +71,48 @@ def test_no_terms_gives_the_start_of_the_text() -> None:
 @example("住房公积金", ["公积金", "房公"])  # a shorter term overlapping a longer one's start
 def test_span_finder_equals_the_definition(text: str, terms: list[str]) -> None:
     assert _match_spans(text, terms) == reference_spans(text, terms)
+
+
+# Whitespace Python splits on that Rust's `char::is_whitespace` does not (\x1c-\x1f) and the
+# other way round (U+200B is neither), full-width forms, HTML's special characters, a
+# character beyond the fold table, and text in the terms' alphabet.
+_HOSTILE = st.text(
+    alphabet=st.sampled_from(
+        list("住房公积金贷款低保ａＡ1１ <>&\"'\n\t\u3000\x1c\x1f\x85\xa0\u200b\U00020000😀")
+    ),
+    max_size=300,
+)
+_TERMS = st.lists(
+    st.text(alphabet=st.sampled_from(list("住房公积金贷款低保a1&😀 ")), min_size=0, max_size=4),
+    max_size=8,
+)
+
+
+@pytest.fixture(scope="module")
+def native():  # type: ignore[no-untyped-def]
+    highlighter = _native()
+    if highlighter is None:
+        pytest.skip("native extension not built here (pip install ./native)")
+    return highlighter
+
+
+@settings(max_examples=400, deadline=None)
+@given(text=_HOSTILE, terms=_TERMS, width=st.integers(min_value=1, max_value=120))
+@example(text="住房公积金 住房" * 30, terms=["住房", "公积金", "房公"], width=40)
+def test_native_highlight_equals_the_python_path(
+    native, text: str, terms: list[str], width: int
+) -> None:  # type: ignore[no-untyped-def]
+    ours = native.highlight(text, terms, width)
+    assert ours is not None, "the native highlighter declined text without lone surrogates"
+    assert ours == python_highlight(text, terms, width)
+    assert highlight(text, terms, width) == ours  # the public entry point takes it
+
+
+def test_a_lone_surrogate_is_highlighted_in_python(native) -> None:  # type: ignore[no-untyped-def]
+    text = "住房\ud800公积金"
+    assert native.highlight(text, ["公积金"], 160) is None
+    assert (
+        highlight(text, ["公积金"])
+        == python_highlight(text, ["公积金"])
+        == ("住房\ud800<mark>公积金</mark>")
+    )
