@@ -5,7 +5,8 @@ counts, and per hit its in-force flag, its id and its stored record.
 from a single evaluation of the query. `TwoPasses` uses tantivy's Python binding, which has
 no such call: the search and the facet aggregation each evaluate the query, the aggregation
 on a thread beside the search. The two answer alike (``tests/engines/test_tantivy_passes.py``);
-the embedded backend takes `OnePass` whenever the extension is installed.
+the embedded backend takes `OnePass` whenever the extension is installed, unless
+``Settings.embedded_one_pass`` is off.
 
 At 100k documents a citizen's question matches ~40k of them through ~50 term postings: the
 search took ~2.4 ms of CPU and the aggregation another ~2.0 ms, of which ~1.6 ms was
@@ -22,6 +23,7 @@ from typing import Any, Protocol, TypeVar
 
 import tantivy
 
+from engines.base import EngineError
 from engines.tantivy_query import Node, to_tantivy
 
 try:
@@ -30,8 +32,6 @@ except ImportError:  # not built here, or built before it had a searcher: `TwoPa
     NATIVE_SEARCH = False
 else:
     NATIVE_SEARCH = True
-
-from engines.base import EngineError
 
 # A hit's address in the pass that found it (tantivy's DocAddress, or (segment, doc)).
 Address = Any
