@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import json
 import random
+import time
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -106,6 +108,11 @@ def backends(synthetic_index: Path) -> Iterator[tuple[TantivyBackend, TantivyBac
 
 def queries(tokenizer: GovTokenizer) -> list[SearchQuery]:
     thesaurus = Thesaurus()
+    variants: list[dict[str, Any]] = [
+        {"facets": FACETS},
+        {"filters": {"validity": ["有效"]}, "facets": ["agency"]},
+        {"sort": "newest", "year_from": 2012, "year_to": 2018},
+    ]
     built = [
         build_search_query(text, tokenizer, thesaurus, limit=limit, offset=offset, **extra)
         for text in [
@@ -117,11 +124,7 @@ def queries(tokenizer: GovTokenizer) -> list[SearchQuery]:
             "救助 -医保",
         ]
         for limit, offset in [(10, 0), (5, 7)]
-        for extra in [
-            {"facets": FACETS},
-            {"filters": {"validity": ["有效"]}, "facets": ["agency"]},
-            {"sort": "newest", "year_from": 2012, "year_to": 2018},
-        ]
+        for extra in variants
     ]
     phrase = Clause(
         occur="must",
@@ -196,6 +199,36 @@ def test_the_default_backend_searches_in_one_pass_and_sees_new_commits(
     off = TantivyBackend(tmp_path, one_pass=False)
     assert isinstance(off._search_pass({"bool": [["must", "all"]]}, None, None), TwoPasses)
     off.close()
+
+
+@pytest.mark.parametrize("one_pass", [True, False], ids=["one-pass", "binding"])
+def test_a_reader_sees_another_writers_commit(
+    tmp_path: Path, tokenizer: GovTokenizer, one_pass: bool
+) -> None:
+    # A server and a `gongkai ingest` are two backends on one folder: the server's reader
+    # picks up the ingest's commits by itself (tantivy reloads on commit, after a short
+    # delay), whichever way it searches.
+    analyzer = DocumentAnalyzer(tokenizer)
+    docs = synthetic_docs(40)
+    writer = TantivyBackend(tmp_path)
+    writer.ensure_index()
+    writer.index(analyzer.analyze_many(docs[:20]))
+    writer.refresh()
+    reader = TantivyBackend(tmp_path, one_pass=one_pass)
+    query = SearchQuery(facets=["validity"], limit=5)
+    assert reader.search(query).total == 20
+    writer.index(analyzer.analyze_many(docs[20:]))
+    writer.refresh()
+    seen = [reader.search(query)]
+    for _ in range(200):  # at most ~10 s; ~0.5 s here
+        if seen[-1].total == 40:
+            break
+        time.sleep(0.05)
+        seen.append(reader.search(query))
+    assert seen[-1].total == 40
+    assert sum(f.count for f in seen[-1].facets["validity"]) == 40
+    writer.close()
+    reader.close()
 
 
 def test_a_malformed_query_tree_is_a_clear_error(
