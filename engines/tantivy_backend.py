@@ -46,6 +46,7 @@ from engines.tantivy_passes import (
     SearchPass,
     TwoPasses,
     open_native,
+    stored_record,
 )
 from engines.tantivy_query import Node, query_tree, to_tantivy
 from gongkai.document import AnalyzedDocument, Document
@@ -242,15 +243,18 @@ class TantivyBackend:
             self._writer.delete_documents_by_term("id", doc_id)
         return len(ids)
 
-    def _searcher(self) -> tantivy.Searcher:
-        # Another process (`gongkai index rebuild`) may have moved the pointer to a new
-        # index: follow it, or a long-running reader would serve the old one forever.
-        # Not while this object holds uncommitted writes to the index it has open.
+    def _follow_live(self) -> tantivy.Index:
+        """The live index, opened. Another process (`gongkai index rebuild`) may have moved
+        the pointer to a new index: follow it, or a long-running reader would serve the old
+        one forever. Not while this object holds uncommitted writes to the index it has open."""
         if self._index is not None and self._writer is None:
             live = self._live_name()
             if live is not None and live != self._opened:
                 self._index = None
-        return self._open().searcher()
+        return self._open()
+
+    def _searcher(self) -> tantivy.Searcher:
+        return self._follow_live().searcher()
 
     def get(self, doc_id: str) -> Document | None:
         return self.get_many([doc_id]).get(doc_id)
@@ -268,9 +272,7 @@ class TantivyBackend:
 
     @staticmethod
     def _stored(searcher: tantivy.Searcher, address: tantivy.DocAddress) -> dict[str, Any]:
-        # bytes since mapping v4; an index built with v3 (until `gongkai index rebuild`)
-        # still answers str, and `json.loads` takes either.
-        return {"doc_json": searcher.doc(address)["doc_json"][0]}
+        return {"doc_json": stored_record(searcher, address)}
 
     def build_query(self, query: SearchQuery) -> tantivy.Query:
         """The tantivy query for an engine-neutral `SearchQuery` (BM25 + filters)."""
@@ -309,12 +311,12 @@ class TantivyBackend:
     def _search_pass(
         self, tree: Node, order_by: str | None, aggregations: dict[str, Any] | None
     ) -> SearchPass:
-        searcher = self._searcher()  # follows a rebuilt index first
+        index = self._follow_live()
         native = self._native_searcher()
         if native is not None:
             return OnePass(native.snapshot(), tree, order_by, aggregations, IN_FORCE_COLUMN)
         return TwoPasses(
-            searcher,
+            index.searcher(),
             self._schema,
             tree,
             order_by,

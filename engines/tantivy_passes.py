@@ -153,4 +153,12 @@ class TwoPasses:
         return [str(self._searcher.doc(address)["id"][0]) for address in addresses]
 
     def records(self, addresses: Sequence[Address]) -> Sequence[bytes | str]:
-        return [self._searcher.doc(address)["doc_json"][0] for address in addresses]
+        return [stored_record(self._searcher, address) for address in addresses]
+
+
+def stored_record(searcher: tantivy.Searcher, address: tantivy.DocAddress) -> bytes | str:
+    """A document's stored ``doc_json`` through the binding: bytes since mapping v4; an index
+    built with v3 (until `gongkai index rebuild`) still answers str, and `json.loads` takes
+    either."""
+    record: bytes | str = searcher.doc(address)["doc_json"][0]
+    return record

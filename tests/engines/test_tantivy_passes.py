@@ -76,6 +76,13 @@ def synthetic_docs(n: int, seed: int = 5) -> list[Document]:
     return docs
 
 
+def add(backend: TantivyBackend, docs: list[Document], tokenizer: GovTokenizer) -> None:
+    """Analyse ``docs``, index them and commit (the index is created first if need be)."""
+    backend.ensure_index()
+    backend.index(DocumentAnalyzer(tokenizer).analyze_many(docs))
+    backend.refresh()
+
+
 @pytest.fixture(scope="module")
 def tokenizer() -> GovTokenizer:
     return GovTokenizer()
@@ -85,9 +92,7 @@ def tokenizer() -> GovTokenizer:
 def synthetic_index(tmp_path_factory: pytest.TempPathFactory, tokenizer: GovTokenizer) -> Path:
     folder = tmp_path_factory.mktemp("passes")
     backend = TantivyBackend(folder)
-    backend.ensure_index()
-    backend.index(DocumentAnalyzer(tokenizer).analyze_many(synthetic_docs(400)))
-    backend.refresh()
+    add(backend, synthetic_docs(400), tokenizer)
     backend.close()
     return folder
 
@@ -178,20 +183,16 @@ def test_pages_followed_by_cursor_match_from_first_to_last(
 def test_the_default_backend_searches_in_one_pass_and_sees_new_commits(
     tmp_path: Path, tokenizer: GovTokenizer
 ) -> None:
-    analyzer = DocumentAnalyzer(tokenizer)
     docs = synthetic_docs(60)
     backend = TantivyBackend(tmp_path)
-    backend.ensure_index()
-    backend.index(analyzer.analyze_many(docs[:30]))
-    backend.refresh()
+    add(backend, docs[:30], tokenizer)
     query = SearchQuery(facets=["validity"], limit=100)
     assert isinstance(backend._search_pass({"bool": [["must", "all"]]}, None, None), OnePass)
     assert backend.search(query).total == 30
-    backend.index(analyzer.analyze_many(docs[30:]))
-    backend.refresh()  # visible to the next search at once, in this process
+    add(backend, docs[30:], tokenizer)  # visible to the next search at once, in this process
     assert backend.search(query).total == 60
     # A rebuild swaps the live index: the native searcher follows it.
-    backend.rebuild(analyzer.analyze_many(docs[:10]))
+    backend.rebuild(DocumentAnalyzer(tokenizer).analyze_many(docs[:10]))
     result = backend.search(query)
     assert result.total == 10
     assert sum(f.count for f in result.facets["validity"]) == 10
@@ -208,17 +209,13 @@ def test_a_reader_sees_another_writers_commit(
     # A server and a `gongkai ingest` are two backends on one folder: the server's reader
     # picks up the ingest's commits by itself (tantivy reloads on commit, after a short
     # delay), whichever way it searches.
-    analyzer = DocumentAnalyzer(tokenizer)
     docs = synthetic_docs(40)
     writer = TantivyBackend(tmp_path)
-    writer.ensure_index()
-    writer.index(analyzer.analyze_many(docs[:20]))
-    writer.refresh()
+    add(writer, docs[:20], tokenizer)
     reader = TantivyBackend(tmp_path, one_pass=one_pass)
     query = SearchQuery(facets=["validity"], limit=5)
     assert reader.search(query).total == 20
-    writer.index(analyzer.analyze_many(docs[20:]))
-    writer.refresh()
+    add(writer, docs[20:], tokenizer)
     seen = [reader.search(query)]
     for _ in range(200):  # at most ~10 s; ~0.5 s here
         if seen[-1].total == 40:
@@ -250,9 +247,7 @@ def test_real_laws_and_questions_answer_alike(
     tmp_path: Path,
 ) -> None:
     backend = TantivyBackend(tmp_path)
-    backend.ensure_index()
-    backend.index(DocumentAnalyzer(tokenizer).analyze_many(lawrefbook))
-    backend.refresh()
+    add(backend, lawrefbook, tokenizer)
     backend.close()
     with (shared_data / "msga_govqa.dev.jsonl").open(encoding="utf-8") as handle:
         questions = [json.loads(line)["text"] for line in handle if line.strip()][:150]
