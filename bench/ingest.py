@@ -34,6 +34,9 @@ RSS is its own. Rows:
   opensearch  bulk load, all cores               `rebuild`: bulk into a new index with refresh
                                                  off and no replicas, two bulk requests in
                                                  flight, then the alias switch
+  opensearch  bulk load, the node's first        the same, once, on the freshly started node:
+                                                 its JVM is still compiling (first in the
+                                                 run, it warms the node for the rows above)
 
 Memory bounded by batch size: the pipeline and cli rows are measured at two corpus sizes
 (--docs and --docs/4); peak anonymous memory (the process's own, sampled every 50 ms) should
@@ -79,6 +82,7 @@ WAYS = {
     "python-pool": "pipeline, Python analysis, processes",
     "baseline": "baseline: jieba.lcut, one core",
     "bulk": "bulk load (refresh off), all cores",
+    "bulk-cold": "bulk load, the node's first (cold JVM)",
     "engine": "engine alone: pre-analysed documents",
 }
 
@@ -195,7 +199,7 @@ def measure_one(way: str, engine: str, corpus: Path, url: str | None) -> dict[st
                 cpu_before = _cpu_seconds()
                 backend.rebuild(iter(ready))
                 cpu_after = _cpu_seconds()
-            elif way == "bulk":
+            elif way in ("bulk", "bulk-cold"):
                 with ParallelAnalyzer(GovTokenizer()) as analyzer:
                     documents = 0
 
@@ -317,12 +321,18 @@ def main() -> None:
     ]
     if url:
         plan += [
+            # A fresh JVM compiles its indexing code during the first loads (the first 10,000
+            # documents went at ~800 docs/s, the next at ~1,250): measured once, as its own
+            # row, so the rows after it show the node a server runs, warmed up.
+            ("opensearch", "bulk-cold", big),
             ("opensearch", "pipeline", big),
             ("opensearch", "bulk", big),
             ("opensearch", "engine", big),
         ]
     if args.ways:
-        plan = [step for step in plan if step[1] in args.ways]
+        # The cold load comes with any OpenSearch way: it warms the node for the others.
+        chosen = set(args.ways) | ({"bulk-cold"} if url else set())
+        plan = [step for step in plan if step[1] in chosen]
     chars = sum(len(json.loads(line)["text"]) for line in big.open(encoding="utf-8"))
     print(f"corpus: {args.docs} documents of {chars / args.docs:,.0f} characters on average")
 
@@ -331,7 +341,7 @@ def main() -> None:
         for engine, way, corpus in plan:
             rates, cpu_rates, rss, anon = [], [], [], []
             documents = indexed = 0.0
-            for _ in range(args.runs):
+            for _ in range(1 if way == "bulk-cold" else args.runs):
                 result = run_child(way, engine, corpus, url)
                 rates.append(result["documents"] / result["seconds"])
                 cpu_rates.append(result["documents"] / result["cpu_seconds"])
