@@ -16,14 +16,48 @@ def searchable_body(doc: Document) -> str:
     return "\n".join([doc.body, *(a.text for a in doc.attachments if a.text)])
 
 
+# Analyses remembered ahead of use (`remember_analysis`), at most: bounded even when the
+# documents they were made for never arrive (dropped as duplicates).
+MAX_REMEMBERED = 10_000
+
+Fields = tuple[str, str, str, str]
+
+
+def analysis_key(doc: Document) -> tuple[str, str, bool]:
+    """What `DocumentAnalyzer.analyze_text` reads of ``doc``: an analysis made from these
+    texts is the analysis of any document with the same texts."""
+    return doc.title, searchable_body(doc), doc.title_derived
+
+
+def body_tokens_of(doc: Document, fields: Fields) -> list[str] | None:
+    """``doc.body``'s tokens (`GovTokenizer.tokenize`) read off its analysed body text, when
+    that text is the body alone (no attachments); else None."""
+    if doc.attachments:
+        return None
+    return fields[1].split(" ") if fields[1] else []
+
+
 class DocumentAnalyzer:
-    """Tokenises documents for indexing. Stateless apart from the tokeniser it is given."""
+    """Tokenises documents for indexing. Stateless apart from the tokeniser it is given and
+    the analyses handed to it ahead of time (`remember_analysis`), each used once."""
 
     def __init__(self, tokenizer: GovTokenizer) -> None:
         self.tokenizer = tokenizer
+        self._remembered: dict[tuple[str, str, bool], Fields] = {}
+
+    def remember_analysis(self, doc: Document, fields: Fields) -> None:
+        """``doc``'s `analyze_text` fields, computed elsewhere (an enrichment worker) with a
+        tokeniser built like this one's; used once, when a document with the same texts is
+        analysed. Keyed by the texts, so they can never stand for another text."""
+        if len(self._remembered) >= MAX_REMEMBERED:
+            self._remembered.clear()
+        self._remembered[analysis_key(doc)] = fields
 
     def analyze(self, doc: Document) -> AnalyzedDocument:
-        fields = self.analyze_text(doc.title, searchable_body(doc), doc.title_derived)
+        key = analysis_key(doc)
+        fields = self._remembered.pop(key, None) if self._remembered else None
+        if fields is None:
+            fields = self.analyze_text(*key)
         # model_construct: the strings are built right here; validating them again cost a
         # fifth of the analysis time when they were lists.
         return AnalyzedDocument.model_construct(
@@ -47,7 +81,7 @@ class DocumentAnalyzer:
         analysed = self.analyze_many(docs)
         return lambda: analysed
 
-    def analyze_text(self, title: str, body: str, title_derived: bool) -> tuple[str, str, str, str]:
+    def analyze_text(self, title: str, body: str, title_derived: bool) -> Fields:
         """(title tokens, body tokens, title bigrams, body bigrams), each joined by single
         spaces; each text is normalised once for both its tokens and its bigrams.
 

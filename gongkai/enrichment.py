@@ -54,10 +54,16 @@ class KeywordsStage:
         self.extractor = extractor
         self.k = k
 
-    def process(self, doc: Document) -> Document:
+    def process(self, doc: Document, body_tokens: list[str] | None = None) -> Document:
+        """``body_tokens``: the body's tokens when the caller has them already (the
+        enrichment workers read them off the document's analysis), so it is not segmented
+        twice."""
         if doc.subject_words or not doc.body:
             return doc
-        return doc.model_copy(update={"subject_words": self.extractor.top(doc.body, self.k)})
+        if body_tokens is None:
+            body_tokens = self.extractor.tokenizer.tokenize(doc.body)
+        scored = self.extractor.scores_of_tokens(body_tokens, self.k)
+        return doc.model_copy(update={"subject_words": [word for word, _ in scored]})
 
 
 class DuplicateStage:

@@ -20,7 +20,7 @@ import os
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor
 
-from analysis.analyzer import DocumentAnalyzer, searchable_body
+from analysis.analyzer import DocumentAnalyzer, analysis_key, searchable_body
 from analysis.tokenizer import GovTokenizer
 from gongkai.document import AnalyzedDocument, Document
 
@@ -82,7 +82,13 @@ class ParallelAnalyzer(DocumentAnalyzer):
 
     def _in_process(self, docs: Sequence[Document]) -> bool:
         native = self.tokenizer.native is not None
-        return native or self.workers <= 1 or len(docs) < MIN_PARALLEL
+        return (
+            native
+            or self.workers <= 1
+            or len(docs) < MIN_PARALLEL
+            # Analysed already, on the enrichment workers (`remember_analysis`).
+            or all(analysis_key(doc) in self._remembered for doc in docs)
+        )
 
     def analyze_many(self, docs: Sequence[Document]) -> list[AnalyzedDocument]:
         if self._in_process(docs):

@@ -227,7 +227,9 @@ def _enrichment(
     pool = None
     stages: list[DocumentStage] = [duplicates]
     if processes:
-        pool = cleanup.enter_context(EnrichmentPool(today(), analyzer.tokenizer, presign=finder))
+        pool = cleanup.enter_context(
+            EnrichmentPool(today(), analyzer.tokenizer, presign=finder, preanalyse=analyzer)
+        )
         pool.start()  # the workers load while the ingest opens its files and first batch
     else:
         stages = [*text_stages(today(), analyzer.tokenizer), duplicates]

@@ -3,8 +3,16 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from analysis.analyzer import DocumentAnalyzer, searchable_body
+from analysis.analyzer import (
+    MAX_REMEMBERED,
+    DocumentAnalyzer,
+    analysis_key,
+    body_tokens_of,
+    searchable_body,
+)
 from analysis.tokenizer import GovTokenizer, char_bigrams
 from gongkai.document import Attachment, Document
 
@@ -55,3 +63,78 @@ def test_analyze_many_keeps_order(analyzer: DocumentAnalyzer) -> None:
     docs = [Document(id=str(i), title=f"标题{i}", body=f"正文第{i}条") for i in range(5)]
     assert analyzer.analyze_many(docs) == [analyzer.analyze(d) for d in docs]
     assert analyzer.analyze_many([]) == []
+
+
+# Analyses made elsewhere (the enrichment workers) -------------------------------------------
+
+
+def test_a_remembered_analysis_is_used_once_and_only_for_the_same_texts() -> None:
+    analyzer = DocumentAnalyzer(GovTokenizer())
+    doc = Document(id="r", title="关于低保的通知", body="城乡最低生活保障标准")
+    # Fields no tokeniser would give: seeing them proves the remembered analysis was used.
+    marked = ("标记", "标记 一", "标记 二", "标记 三")
+    analyzer.remember_analysis(doc, marked)
+    other_body = doc.model_copy(update={"body": "城乡最低生活保障标准。"})
+    other_title = doc.model_copy(update={"title": "关于医保的通知"})
+    derived = doc.model_copy(update={"title_derived": True})
+    for different in (other_body, other_title, derived):
+        assert analyzer.analyze(different).body_text != "标记 一"
+    # Another document with the same texts may use it (it is what it would compute) ...
+    again = doc.model_copy(update={"id": "r2"})
+    analysed = analyzer.analyze(again)
+    assert (analysed.title_text, analysed.body_text) == ("标记", "标记 一")
+    assert analysed.document is again
+    # ... once.
+    assert analyzer.analyze(doc).body_text == analyzer.analyze_text(*analysis_key(doc))[1]
+
+
+def test_remembered_analyses_are_bounded() -> None:
+    analyzer = DocumentAnalyzer(GovTokenizer())
+    fields = ("", "", "", "")
+    for n in range(MAX_REMEMBERED + 5):
+        analyzer.remember_analysis(Document(id=str(n), title=str(n), body="正文"), fields)
+    assert 0 < len(analyzer._remembered) <= MAX_REMEMBERED
+
+
+_PIECES = st.sampled_from(
+    [
+        "城乡",
+        "最低生活保障",
+        "房屋征收补偿",
+        "的",
+        " ",
+        "　",
+        "\n",
+        "ＡＢ",
+        "a b",
+        "１２",
+        "、",
+        "😀",
+    ]
+)
+_TEXT = st.lists(_PIECES | st.characters(exclude_categories=["Cs"]), max_size=40).map("".join)
+
+
+@pytest.fixture(scope="module", params=[True, False], ids=["native", "python"])
+def any_tokenizer(request: pytest.FixtureRequest) -> GovTokenizer:
+    return GovTokenizer(use_native=request.param)
+
+
+@settings(max_examples=150, deadline=None)
+@given(title=_TEXT, body=_TEXT)
+def test_body_tokens_read_off_the_analysis_are_the_tokenisers(
+    any_tokenizer: GovTokenizer, title: str, body: str
+) -> None:
+    tokenizer = any_tokenizer
+    doc = Document(id="t", title=title or "标题", body=body)
+    fields = DocumentAnalyzer(tokenizer).analyze_text(*analysis_key(doc))
+    assert body_tokens_of(doc, fields) == tokenizer.tokenize(doc.body)
+
+
+def test_body_tokens_are_not_read_off_a_body_with_attachments(
+    analyzer: DocumentAnalyzer,
+) -> None:
+    doc = Document(
+        id="a", title="通知", body="正文", attachments=[Attachment(name="附件", text="表")]
+    )
+    assert body_tokens_of(doc, analyzer.analyze_text(*analysis_key(doc))) is None

@@ -11,10 +11,12 @@ from pathlib import Path
 
 import pytest
 
+from analysis.analyzer import DocumentAnalyzer, analysis_key
 from analysis.dedup import NearDuplicateFinder
-from analysis.tokenizer import GovTokenizer
+from analysis.tokenizer import GovTokenizer, char_bigrams
+from engines.base import SearchQuery
 from engines.tantivy_backend import TantivyBackend
-from gongkai.document import Document, content_hash
+from gongkai.document import Attachment, Document, content_hash
 from gongkai.enrichment import DuplicateStage, run_stages
 from gongkai.enrichment_pool import MIN_PARALLEL, EnrichmentPool, text_stages
 from gongkai.parallel import ParallelAnalyzer
@@ -47,8 +49,9 @@ def many(samples: list[Document], copies: int) -> list[Document]:
     return copied
 
 
+@pytest.mark.parametrize("preanalysing", [False, True], ids=["stages", "stages+analysis"])
 def test_workers_give_the_in_process_result_in_order(
-    samples: list[Document], tokenizer: GovTokenizer
+    samples: list[Document], tokenizer: GovTokenizer, preanalysing: bool
 ) -> None:
     docs = many(samples, 3)
     assert len(docs) >= MIN_PARALLEL
@@ -57,7 +60,9 @@ def test_workers_give_the_in_process_result_in_order(
     assert sum(e.subject_words != d.subject_words for e, d in zip(expected, docs, strict=True)) > 10
     items: list[object] = list(docs)
     items.insert(5, "bad.jsonl:3: not JSON")  # a reader's problem passes through, in place
-    with EnrichmentPool(TODAY, tokenizer, workers=2) as pool:
+    # With an analyser to hand analyses to, the workers read the keywords' tokens off them.
+    analyzer = DocumentAnalyzer(tokenizer) if preanalysing else None
+    with EnrichmentPool(TODAY, tokenizer, workers=2, preanalyse=analyzer) as pool:
         pool.start(wait=True)
         enriched = pool.submit(items)()
         assert pool._pool is not None  # the workers did the work
@@ -112,17 +117,50 @@ def test_the_finder_gets_the_signatures_it_would_compute(
     finder.close()
 
 
+def test_the_analyser_gets_the_analyses_it_would_compute(
+    samples: list[Document], tokenizer: GovTokenizer
+) -> None:
+    docs = many(samples, 2)
+    docs[0] = docs[0].model_copy(update={"attachments": [Attachment(name="附件", text="申请表")]})
+    analyzer = DocumentAnalyzer(tokenizer)
+    with EnrichmentPool(TODAY, tokenizer, workers=2, preanalyse=analyzer) as pool:
+        pool.start(wait=True)
+        enriched = pool.submit(docs)()
+    assert len(analyzer._remembered) == len({analysis_key(d) for d in docs})
+    fresh = DocumentAnalyzer(tokenizer)
+    for doc in enriched:
+        assert isinstance(doc, Document)
+        assert analyzer._remembered[analysis_key(doc)] == fresh.analyze_text(*analysis_key(doc))
+    first = enriched[0]
+    assert isinstance(first, Document)
+    assert "申请" in analyzer._remembered[analysis_key(first)][1]  # attachment text
+    documents = [d for d in enriched if isinstance(d, Document)]
+    assert [analyzer.analyze(d) for d in documents] == [fresh.analyze(d) for d in documents]
+    assert not analyzer._remembered  # each used once, none left behind
+
+
 def test_a_pooled_ingest_indexes_what_an_in_process_one_does(
     tmp_path: Path, samples: list[Document], tokenizer: GovTokenizer
 ) -> None:
     docs = many(samples, 4)
 
-    def ingest(folder: Path, pooled: bool) -> tuple[list[str], list[Document]]:
+    # What the index answers, not only what it stores: the analysis made on the workers is
+    # what is searched.
+    queries = [
+        SearchQuery(terms=tokenizer.tokenize(doc.title), grams=char_bigrams(doc.title), limit=50)
+        for doc in samples[:5]
+    ]
+
+    def ingest(
+        folder: Path, pooled: bool
+    ) -> tuple[list[str], list[Document], list[list[tuple[str, float]]]]:
         finder = NearDuplicateFinder(folder / "dedup.sqlite")
         backend = TantivyBackend(folder / "index")
         with (
             ParallelAnalyzer(tokenizer) as analyzer,
-            EnrichmentPool(TODAY, tokenizer, presign=finder, workers=2) as pool,
+            EnrichmentPool(
+                TODAY, tokenizer, presign=finder, workers=2, preanalyse=analyzer
+            ) as pool,
         ):
             if pooled:
                 pool.start(wait=True)
@@ -137,12 +175,17 @@ def test_a_pooled_ingest_indexes_what_an_in_process_one_does(
             report = pipeline.run(docs)
             assert (pool._pool is not None) == pooled
         indexed = sorted(backend.iter_documents(), key=lambda d: d.id)
+        answers = [
+            [(hit.id, round(hit.score, 4)) for hit in backend.search(query).hits]
+            for query in queries
+        ]
+        assert all(answers)
         backend.close()
         finder.close()
-        return report.problems, indexed
+        return report.problems, indexed, answers
 
-    problems, indexed = ingest(tmp_path / "pooled", pooled=True)
-    assert (problems, indexed) == ingest(tmp_path / "in-process", pooled=False)
+    problems, indexed, answers = ingest(tmp_path / "pooled", pooled=True)
+    assert (problems, indexed, answers) == ingest(tmp_path / "in-process", pooled=False)
     # Reprints were recognised (the signatures worked), originals were indexed.
     assert any("near duplicate of" in problem for problem in problems)
     assert any("exact duplicate of" in problem for problem in problems)
