@@ -37,6 +37,8 @@ PLAUSIBLE_YEARS = range(1900, 2101)
 
 # A signed date line: "2013年5月1日", or "国务院办公厅 2013年5月1日" on one line.
 _DATE_LINE = re.compile(rf"(?P<pre>.*?)\s*(?P<date>{_ISO}|{_CJK})")
+# The last character of any date line (the ISO form ends in a digit, the CJK one in 日 or 号).
+_DATE_LINE_ENDS = frozenset("日号0123456789")
 # The signer of a 令 or a speech: 部长 钟山, 总理 温家宝, 省长 罗清泉 (name of 2-4 characters).
 _SIGNER = re.compile(
     r"(?:[\u4e00-\u9fff]{0,12}?)(?:总理|副总理|部长|省长|代省长|市长|代市长|主席|委员长|局长|"
@@ -102,10 +104,15 @@ def find_dates(text: str) -> list[FoundDate]:
 
 def signature(body: str) -> Signature | None:
     """The signature block of ``body``: its first signed date line, else its last date line."""
-    lines = [_ENTITY.sub(" ", line).strip() for line in ascii_digits(body).splitlines()]
+    # An entity never spans lines: replaced in the whole text at once.
+    lines = [line.strip() for line in _ENTITY.sub(" ", ascii_digits(body)).splitlines()]
     filled = [i for i, line in enumerate(lines) if line]
     unsigned: Signature | None = None
     for position, index in enumerate(filled):
+        # Only a line that ends as a date does can be a date line. The pattern, tried on every
+        # line, starts at every character of it: most of this function's time (issue 9).
+        if lines[index][-1] not in _DATE_LINE_ENDS:
+            continue
         match = _DATE_LINE.fullmatch(lines[index])
         if match is None:
             continue

@@ -219,8 +219,15 @@ class MetadataExtractor:
         return extract_page(html)
 
     def _head(self, body: str) -> _Head:
-        lines = [_ENTITY.sub(" ", line).strip() for line in body.splitlines()]
-        filled = [line for line in lines if line]
+        # The head's lines, and one more (enough for `title_end < len(filled)` below): a
+        # long body's other lines are never read.
+        filled: list[str] = []
+        for raw in body.splitlines():
+            line = _ENTITY.sub(" ", raw).strip()
+            if line:
+                filled.append(line)
+                if len(filled) > self.head_lines:
+                    break
         lines = filled[: self.head_lines]
         head: list[str] = []
         for line in lines:

@@ -147,6 +147,21 @@ def test_signer_line_and_agency_on_the_date_line() -> None:
     assert found is not None and found.agencies == ("北京市中医管理局",)
 
 
+@pytest.mark.parametrize(
+    ("line", "day"),
+    [
+        ("2020年10月13日", date(2020, 10, 13)),
+        ("二〇二〇年十月十三号", date(2020, 10, 13)),  # 号 closes it
+        ("2020-10-13", date(2020, 10, 13)),  # a digit closes the ISO forms
+        ("２０２０．１０．１３", date(2020, 10, 13)),  # full-width, read as ASCII digits
+        ("北京市中医管理局　2020/10/3", date(2020, 10, 3)),
+    ],
+)
+def test_every_form_of_a_signed_date_line(line: str, day: date) -> None:
+    found = signature(f"正文。\n特此通知。\n北京市中医管理局\n{line}\n")
+    assert found is not None and found.day == day and found.signed
+
+
 def test_unsigned_date_line_at_the_end_counts_when_nothing_is_signed() -> None:
     body = (
         "各单位：\n现将有关事项通知如下。\n一、总体要求。\n"

@@ -43,6 +43,26 @@ def test_valid_until_a_day_judged_against_today(today: date, status: str) -> Non
     assert got.evidence == "本通知自印发之日起施行，有效期至2025年12月31日"
 
 
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "本办法2025年12月31日后自动失效。",  # only 失效 names it
+        "本规定2025年12月31日起自行废止。",  # only 废止
+        "本通知有效期限至2025年12月31日。",  # only 有效期
+        "本方案执行至2025年12月31日。",  # only 执行
+        "本细则试行到2025年12月31日。",  # only 试行
+    ],
+)
+def test_every_way_of_stating_a_last_day_is_read(statement: str) -> None:
+    # Each form holds one word of its own: a sentence is read only when it holds one.
+    body = "各区：\n现将有关事项通知如下。\n" + statement
+    got = validity_from_text(_doc(body), date(2026, 1, 1))
+    assert got is not None
+    assert (got.status, got.evidence) == ("失效", statement.rstrip("。"))
+    still = validity_from_text(_doc(body), date(2025, 12, 31))
+    assert still is not None and still.status == "有效"
+
+
 def test_valid_for_years_counted_from_the_effective_date_in_the_text() -> None:
     body = "本办法自2013年5月1日起施行，有效期五年。"
     # Five years from 2013-05-01: in force through 2018-04-30.
