@@ -116,8 +116,8 @@ class _Statement:
     years: int | None = None  # 有效期X年 (in months)
 
 
-# A word every statement above holds:施行/实施/执行/生效/试行 end 自...起施行; 有效期, 执行期,
-# 实施期, 试行期, 执行至, 自行废止, 自动失效 ... hold one of these too.
+# Every statement the patterns above find holds one of these words: 施行/实施/执行/生效/试行
+# close 自...起施行; 有效期, 执行期, 实施期, 试行期, 执行至, 自行废止, 自动失效 hold one too.
 _TRIGGER = re.compile(r"施行|实施|执行|生效|试行|有效期|废止|失效")
 
 

@@ -2,9 +2,10 @@
 
 Metadata, validity, references and keywords cost ~0.5 ms a 2,000-character document (1.2 ms
 when first profiled for issue 9), as much as analysis and indexing together; on the
-ingesting thread they held `gongkai ingest` to one core. They are pure functions of the document, so a batch is split
-into chunks that worker processes enrich while the ingesting thread deals with the batch
-before it (duplicates, the outbox, analysis, indexing). Results come back in input order.
+ingesting thread they held `gongkai ingest` to one core. They are pure functions of the
+document, so a batch is split into chunks that worker processes enrich while the ingesting
+thread deals with the batch before it (duplicates, the outbox, indexing). Results come back
+in input order.
 
 What crosses the process boundary is the `Document` itself (pickled). Stages that keep state
 (the duplicate finder) stay in the ingesting process: their order matters. The costly,
@@ -29,7 +30,7 @@ import multiprocessing
 from collections.abc import Callable, Sequence
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Protocol
 
@@ -74,6 +75,8 @@ class Presigned(Protocol):
 class Preanalysed(Protocol):
     """An analyser that takes analyses computed elsewhere (`DocumentAnalyzer`)."""
 
+    tokenizer: GovTokenizer
+
     def remember_analysis(self, doc: Document, fields: Fields) -> None: ...
 
 
@@ -97,15 +100,21 @@ class _Worker:
     # With an analyser, the worker also analyses each document for indexing and reads the
     # keywords' body tokens off that analysis: the body is segmented once, not twice.
     analyzer: DocumentAnalyzer | None
+    _before_keywords: list[DocumentStage] = field(init=False)
+    _keywords: KeywordsStage = field(init=False)
+
+    def __post_init__(self) -> None:
+        *self._before_keywords, keywords = self.stages
+        assert isinstance(keywords, KeywordsStage), "text_stages ends with keywords"
+        self._keywords = keywords
 
     def enrich(self, doc: Document) -> tuple[Enriched, np.ndarray | None, Fields | None]:
         fields = None
         if self.analyzer is None:
             item = through_stages(self.stages, doc)
         else:
-            *before, keywords = self.stages
-            assert isinstance(keywords, KeywordsStage)
-            item = through_stages(before, doc)
+            keywords = self._keywords
+            item = through_stages(self._before_keywords, doc)
             if isinstance(item, Document):
                 fields = self.analyzer.analyze_text(*analysis_key(item))
                 item = keywords.process(item, body_tokens_of(item, fields))
@@ -161,7 +170,10 @@ class EnrichmentPool:
         preanalyse: Preanalysed | None = None,
     ) -> None:
         """``presign``: the duplicate finder that gets each enriched document's signature;
-        ``preanalyse``: the analyser (using ``tokenizer``) that gets each one's analysis."""
+        ``preanalyse``: the analyser that gets each one's analysis (it must use ``tokenizer``:
+        the workers build theirs like it)."""
+        if preanalyse is not None and preanalyse.tokenizer is not tokenizer:
+            raise ValueError("preanalyse must analyse with the pool's tokenizer")
         self.today = today
         self.tokenizer = tokenizer
         self.presign = presign

@@ -139,6 +139,13 @@ def test_the_analyser_gets_the_analyses_it_would_compute(
     assert not analyzer._remembered  # each used once, none left behind
 
 
+def test_an_analyser_with_another_tokenizer_is_refused(tokenizer: GovTokenizer) -> None:
+    # Its analyses would be made with the pool's tokeniser, not its own.
+    other = DocumentAnalyzer(GovTokenizer(extra_terms=["某某专用词"]))
+    with pytest.raises(ValueError, match="tokenizer"):
+        EnrichmentPool(TODAY, tokenizer, preanalyse=other)
+
+
 def test_a_pooled_ingest_indexes_what_an_in_process_one_does(
     tmp_path: Path, samples: list[Document], tokenizer: GovTokenizer
 ) -> None:
