@@ -46,6 +46,23 @@ def test_valid_until_a_day_judged_against_today(today: date, status: str) -> Non
 @pytest.mark.parametrize(
     "statement",
     [
+        "本办法自2013年5月1日起施行。",
+        "本办法自2013年5月1日起实施。",
+        "本决定自2013年5月1日起生效。",
+        "本方案自2013年5月1日起执行。",
+        "本细则自2013年5月1日起试行。",
+    ],
+)
+def test_every_way_of_stating_a_first_day_is_read(statement: str) -> None:
+    # Each form closes with one word of its own (see the test below).
+    body = "各区：\n现将有关事项通知如下。\n" + statement
+    got = validity_from_text(_doc(body), TODAY)
+    assert got == Validity(status="有效", evidence=statement.rstrip("。"))
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
         "本办法2025年12月31日后自动失效。",  # only 失效 names it
         "本规定2025年12月31日起自行废止。",  # only 废止
         "本通知有效期限至2025年12月31日。",  # only 有效期
