@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 
 from analysis.bigrams import bigram_text
@@ -16,9 +17,11 @@ def searchable_body(doc: Document) -> str:
     return "\n".join([doc.body, *(a.text for a in doc.attachments if a.text)])
 
 
-# Analyses remembered ahead of use (`remember_analysis`), at most: bounded even when the
-# documents they were made for never arrive (dropped as duplicates).
-MAX_REMEMBERED = 10_000
+# Analyses remembered ahead of use (`remember_analysis`), at most; the oldest go first. An
+# ingest holds one batch's worth (measured: 500 at most at the default batch size); the rest
+# are documents that never arrive (dropped as duplicates). ~17 KB each for 2,000 characters,
+# so at most ~35 MB.
+MAX_REMEMBERED = 2_000
 
 Fields = tuple[str, str, str, str]
 
@@ -43,15 +46,16 @@ class DocumentAnalyzer:
 
     def __init__(self, tokenizer: GovTokenizer) -> None:
         self.tokenizer = tokenizer
-        self._remembered: dict[tuple[str, str, bool], Fields] = {}
+        self._remembered: OrderedDict[tuple[str, str, bool], Fields] = OrderedDict()
 
     def remember_analysis(self, doc: Document, fields: Fields) -> None:
         """``doc``'s `analyze_text` fields, computed elsewhere (an enrichment worker) with a
         tokeniser built like this one's; used once, when a document with the same texts is
         analysed. Keyed by the texts, so they can never stand for another text."""
-        if len(self._remembered) >= MAX_REMEMBERED:
-            self._remembered.clear()
-        self._remembered[analysis_key(doc)] = fields
+        remembered = self._remembered
+        remembered[analysis_key(doc)] = fields
+        while len(remembered) > MAX_REMEMBERED:
+            remembered.popitem(last=False)
 
     def analyze(self, doc: Document) -> AnalyzedDocument:
         key = analysis_key(doc)

@@ -88,12 +88,17 @@ def test_a_remembered_analysis_is_used_once_and_only_for_the_same_texts() -> Non
     assert analyzer.analyze(doc).body_text == analyzer.analyze_text(*analysis_key(doc))[1]
 
 
-def test_remembered_analyses_are_bounded() -> None:
+def test_remembered_analyses_are_bounded_and_the_oldest_go_first() -> None:
     analyzer = DocumentAnalyzer(GovTokenizer())
-    fields = ("", "", "", "")
-    for n in range(MAX_REMEMBERED + 5):
-        analyzer.remember_analysis(Document(id=str(n), title=str(n), body="正文"), fields)
-    assert 0 < len(analyzer._remembered) <= MAX_REMEMBERED
+    docs = [Document(id=str(n), title=f"标题{n}", body="正文") for n in range(MAX_REMEMBERED + 5)]
+    for n, doc in enumerate(docs):
+        analyzer.remember_analysis(doc, (f"标记{n}", "", "", ""))
+    assert len(analyzer._remembered) == MAX_REMEMBERED
+    # The newest are kept (the ones an ingest is about to index) ...
+    assert analyzer.analyze(docs[-1]).title_text == f"标记{len(docs) - 1}"
+    assert analyzer.analyze(docs[5]).title_text == "标记5"
+    # ... the oldest were let go, and are analysed afresh.
+    assert analyzer.analyze(docs[4]).title_text == analyzer.analyze_text(*analysis_key(docs[4]))[0]
 
 
 _PIECES = st.sampled_from(
