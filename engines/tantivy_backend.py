@@ -48,7 +48,7 @@ from engines.tantivy_passes import (
     open_native,
     stored_record,
 )
-from engines.tantivy_query import Node, query_tree, to_tantivy
+from engines.tantivy_query import Node, query_tree
 from gongkai.document import AnalyzedDocument, Document
 from mappings import load_mapping, versioned_index_name
 
@@ -273,10 +273,6 @@ class TantivyBackend:
     @staticmethod
     def _stored(searcher: tantivy.Searcher, address: tantivy.DocAddress) -> dict[str, Any]:
         return {"doc_json": stored_record(searcher, address)}
-
-    def build_query(self, query: SearchQuery) -> tantivy.Query:
-        """The tantivy query for an engine-neutral `SearchQuery` (BM25 + filters)."""
-        return to_tantivy(query_tree(query, self._field_names), self._schema)
 
     def search(self, query: SearchQuery) -> SearchResult:
         # The in-force bonus is added to each hit's score from the column, not searched: a

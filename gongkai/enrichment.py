@@ -60,9 +60,11 @@ class KeywordsStage:
         twice."""
         if doc.subject_words or not doc.body:
             return doc
-        if body_tokens is None:
-            body_tokens = self.extractor.tokenizer.tokenize(doc.body)
-        scored = self.extractor.scores_of_tokens(body_tokens, self.k)
+        scored = (
+            self.extractor.scores(doc.body, self.k)
+            if body_tokens is None
+            else self.extractor.scores_of_tokens(body_tokens, self.k)
+        )
         return doc.model_copy(update={"subject_words": [word for word, _ in scored]})
 
 
