@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import math
+import random
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -104,3 +107,38 @@ def test_real_keywords_name_the_act(shared_data: Path, tokenizer: GovTokenizer) 
                 assert any(topic in w for w in words), (record["title"], words)
             checked += 1
     assert checked >= 3
+
+
+def _fully_sorted(extractor: KeywordExtractor, counts: Counter[str]) -> list[tuple[float, str]]:
+    """Every candidate weighed and sorted: the order `_ranked` must give."""
+    return sorted(
+        (
+            ((1 + math.log(n)) * extractor.idf_.get(word, extractor.default_idf_), word)
+            for word, n in counts.items()
+        ),
+        key=lambda item: (-item[0], -len(item[1]), item[1]),
+    )
+
+
+@pytest.mark.parametrize("k", [1, 2, 8, 40])
+def test_ranking_reads_the_candidates_in_fully_sorted_order(
+    extractor: KeywordExtractor, tokenizer: GovTokenizer, k: int
+) -> None:
+    # Many ties (rare words share one weight, counts repeat), words of every length, more
+    # candidates than the sorted prefix, and fewer: read to the end, the order is the same.
+    rng = random.Random(9)
+    alphabet = "保障住房征收补偿医疗养老救助资金标准审核城乡居民困难群众"
+    common = list(extractor.idf_)[:60]
+    for _ in range(40):
+        size = rng.choice([3, 20, 31, 33, 200, 600])
+        words = {
+            rng.choice(common)
+            if rng.random() < 0.3
+            else "".join(rng.sample(alphabet, rng.randint(2, 5)))
+            for _ in range(size)
+        }
+        counts = Counter({word: rng.choice([1, 1, 1, 2, 3, 7]) for word in words})
+        assert list(extractor._ranked(counts, k)) == _fully_sorted(extractor, counts)
+    fitted = KeywordExtractor(tokenizer).fit([NOTICE, NOTICE[40:], "住房保障 住房公积金 医保"])
+    counts = Counter(fitted._candidate_tokens(tokenizer.tokenize(NOTICE * 3)))
+    assert list(fitted._ranked(counts, k)) == _fully_sorted(fitted, counts)
