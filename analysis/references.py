@@ -78,6 +78,9 @@ _LIST_ABOLISH = re.compile(r"(?:废止(?:下列|以下|的)|予以废止|决定�
 _LIST_AMEND = re.compile(
     r"(?:下列|以下)[^。]*(?:作出|作|进行)?(?:如下)?修改[^。]*[:：]\s*$|作如下修改[:：]\s*$"
 )
+# Every line _LIST_ABOLISH or _LIST_AMEND matches has one of these words: a text without them
+# has no list heading, and its lines need not be read for one (most texts: issue 9 profile).
+_LIST_HEADING_WORDS = ("废止", "修改")
 # X法实施条例 / X条例实施细则: implements X (only laws and regulations have these).
 _IMPLEMENTS_TITLE = re.compile(
     r"^(?P<base>.{2,60}?(?:法|条例))实施(?:条例|细则|办法)(?:[(（](?:试行|暂行)[)）])?$"
@@ -105,6 +108,8 @@ _BRACKETS = re.compile(r"[《》〈〉\n]")
 
 def find_titles(text: str) -> Iterator[TitleSpan]:
     """Top-level 《...》 spans, nesting respected; inner 〈〉 become 《》 as in real titles."""
+    if "《" not in text:
+        return  # every span opens with one (most texts have none: a scan of each line saved)
     depth = 0
     start = 0
     # Jumping from bracket to bracket: a Python loop over every character is 10x slower.
@@ -258,7 +263,9 @@ def _references_in(text: str, own_key: str) -> Iterator[tuple[ReferenceKind, str
     # Numbered lists under a heading that says what is done to them.
     mode: ReferenceKind | None = None
     position = 0
-    for line in text.splitlines(keepends=True):
+    has_heading = any(word in text for word in _LIST_HEADING_WORDS)
+    lines = text.splitlines(keepends=True) if has_heading else []
+    for line in lines:
         stripped = line.strip()
         if mode and _LIST_ITEM.match(stripped):
             # The item's own 《title》: the first one on the line, near its start.
