@@ -39,7 +39,7 @@ from pydantic import BaseModel
 
 from analysis.native import load_minhasher
 from analysis.references import normalise_doc_number
-from analysis.tokenizer import normalise
+from analysis.tokenizer import normalised_word_characters
 from gongkai.document import Document
 
 VerdictKind = Literal["new", "exact", "near"]
@@ -162,20 +162,24 @@ SHINGLE = 5  # characters per shingle: long enough that Chinese text rarely repe
 MIN_TEXT = 30  # below this, title + body are shingled together
 
 
-_NOT_WORD = re.compile(r"[\W_]+")
-
-
 def fingerprint_text(doc: Document) -> str:
     """The text compared: body without page chrome lines, width/case folded, only letters,
     digits and Han characters kept (whitespace and punctuation differ between reprints)."""
-    lines = [
-        line
-        for line in doc.body.splitlines()
-        if not (len(line.strip()) <= _CHROME_MAX_CHARS and _CHROME.search(line))
-    ]
-    text = _NOT_WORD.sub("", normalise("".join(lines)))
+    body = doc.body
+    if _CHROME.search(body) is None:
+        # No line is chrome (a match in a line is one in the body), and dropping the line
+        # breaks changes nothing: `normalise` folds one character to one and leaves them
+        # non-word characters, which go anyway. Most bodies: no per-line pass (issue 9).
+        kept = body
+    else:
+        kept = "".join(
+            line
+            for line in body.splitlines()
+            if not (len(line.strip()) <= _CHROME_MAX_CHARS and _CHROME.search(line))
+        )
+    text = normalised_word_characters(kept)
     if len(text) < MIN_TEXT:
-        text = _NOT_WORD.sub("", normalise(doc.title)) + text
+        text = normalised_word_characters(doc.title) + text
     return text
 
 

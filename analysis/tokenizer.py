@@ -100,17 +100,49 @@ def normalise(text: str) -> str:
     the table (which looks up every character in a dict), and it runs on every document
     at ingest and on every hit's text when highlighting (issue 9 profile).
     """
+    data: bytes = _folded_codes(text).tobytes()
+    return data.decode("utf-32-le", "surrogatepass")
+
+
+def normalised_word_characters(text: str) -> str:
+    """The letters, digits and Han characters of `normalise` (``text``), in order: what
+    ``re.sub(r"[\\W_]+", "", normalise(text))`` gives (``\\w`` is `str.isalnum` and ``_``),
+    ~5x faster, as one array lookup (the text compared for duplicates, issue 9)."""
+    folded = _folded_codes(text)
+    inside = folded < _FOLD_LIMIT
+    table = _word_codes()
+    if inside.all():
+        kept = folded[table[folded]]
+    else:  # characters beyond the table are asked one by one (rare CJK extensions, emoji)
+        keep = np.zeros(len(folded), dtype=bool)
+        keep[inside] = table[folded[inside]]
+        outside = np.flatnonzero(~inside)
+        keep[outside] = [chr(code).isalnum() for code in folded[outside].tolist()]
+        kept = folded[keep]
+    data: bytes = kept.tobytes()
+    return data.decode("utf-32-le", "surrogatepass")
+
+
+def _folded_codes(text: str) -> npt.NDArray[np.uint32]:
     # surrogatepass: a lone surrogate stays itself, as it would with str.translate.
     codes = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
     table = fold_codes()
     inside = codes < _FOLD_LIMIT
     if inside.all():
-        folded = table[codes]
-    else:  # characters beyond the table (rare CJK extensions, emoji) map to themselves
-        folded = codes.copy()
-        folded[inside] = table[codes[inside]]
-    data: bytes = folded.tobytes()
-    return data.decode("utf-32-le", "surrogatepass")
+        folded: npt.NDArray[np.uint32] = table[codes]
+        return folded
+    # characters beyond the table (rare CJK extensions, emoji) map to themselves
+    folded = codes.copy()
+    folded[inside] = table[codes[inside]]
+    return folded
+
+
+@functools.cache
+def _word_codes() -> npt.NDArray[np.bool_]:
+    """Code point -> whether it is a letter, digit or Han character (`str.isalnum`)."""
+    table = np.array([chr(code).isalnum() for code in range(_FOLD_LIMIT)], dtype=bool)
+    table.setflags(write=False)
+    return table
 
 
 def is_word(token: str) -> bool:

@@ -4,6 +4,7 @@ act kept apart, persistence, and reprints made from real documents."""
 from __future__ import annotations
 
 import random
+import re
 from datetime import date
 from pathlib import Path
 
@@ -15,6 +16,7 @@ from hypothesis import strategies as st
 
 from analysis import native
 from analysis.dedup import (
+    MIN_TEXT,
     NEXT_SEQ_SQL,
     DuplicateFilter,
     DuplicateVerdict,
@@ -25,6 +27,7 @@ from analysis.dedup import (
     fingerprint_text,
     shingle_hashes,
 )
+from analysis.tokenizer import normalise
 from gongkai.document import Document
 
 TEXT = (
@@ -161,6 +164,23 @@ def test_persisted_and_reloaded(tmp_path: Path) -> None:
     exact.add(doc("a", TEXT))
     exact.close()
     assert ExactDuplicateFilter(exact_path).check(doc("b", TEXT)).canonical_id == "a"
+
+
+@pytest.mark.parametrize("title", ["关于调整最低生活保障标准的通知", "短"])
+def test_fingerprint_text_is_the_same_with_and_without_chrome_lines_to_drop(title: str) -> None:
+    # Bodies with no chrome word skip the per-line pass: every kind of line break, a line
+    # that only chrome would drop, and full-width letters give what the per-line pass gives.
+    breaks = "\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029"
+    body = "".join(f"第{i}条　ＡＢ_c，保障{sep}" for i, sep in enumerate(breaks * 3)) + "\r\n完"
+    per_line = re.sub(r"[\W_]+", "", normalise("".join(body.splitlines())))
+    if len(per_line) < MIN_TEXT:
+        per_line = re.sub(r"[\W_]+", "", normalise(title)) + per_line
+    assert fingerprint_text(doc("a", body, title=title)) == per_line
+    assert fingerprint_text(doc("a", body[:4], title=title)).startswith(
+        re.sub(r"[\W_]+", "", normalise(title))
+    )
+    # One chrome line among them: dropped, the rest as before.
+    assert fingerprint_text(doc("b", "打印本页\n" + body, title=title)) == per_line
 
 
 def test_fingerprint_text_and_shingles() -> None:

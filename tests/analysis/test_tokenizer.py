@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import warnings
 from collections.abc import Iterator
 from itertools import islice
@@ -20,6 +21,7 @@ from analysis.tokenizer import (
     _fold_table,
     is_word,
     normalise,
+    normalised_word_characters,
     project_stop_words,
     project_terms,
     reference_jieba,
@@ -240,6 +242,18 @@ def test_normalise_keeps_length(text: str) -> None:
 def test_normalise_is_the_fold_table_applied_to_every_character(text: str) -> None:
     # The array lookup must equal the plain definition, lone surrogates and planes 2+ too.
     assert normalise(text) == text.translate(_fold_table())
+
+
+@given(st.text(alphabet=st.characters(exclude_categories=()), max_size=300))
+def test_normalised_word_characters_is_the_regex_on_the_normalised_text(text: str) -> None:
+    assert normalised_word_characters(text) == re.sub(r"[\W_]+", "", normalise(text))
+
+
+def test_normalised_word_characters_agrees_on_every_code_point() -> None:
+    every = "".join(chr(code) for code in range(0x110000))
+    for start in range(0, len(every), 65536):
+        piece = every[start : start + 65536]
+        assert normalised_word_characters(piece) == re.sub(r"[\W_]+", "", normalise(piece))
 
 
 def test_normalise_leaves_expanding_characters_alone() -> None:
