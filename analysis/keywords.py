@@ -13,7 +13,6 @@ list does not repeat itself.
 
 from __future__ import annotations
 
-import heapq
 import json
 import math
 import operator
@@ -128,12 +127,9 @@ def _best_first(words: Iterable[str], weights: Iterable[float]) -> list[tuple[fl
     """(weight, word) by higher weight, then longer word, then the word (tuples compared in C:
     no key function)."""
     words = list(words)
-    ordered = sorted(zip(map(operator.neg, weights), map(_neg_len, words), words, strict=True))
+    lengths = map(operator.neg, map(len, words))
+    ordered = sorted(zip(map(operator.neg, weights), lengths, words, strict=True))
     return [(-negative, word) for negative, _, word in ordered]
-
-
-def _neg_len(word: str) -> int:
-    return -len(word)
 
 
 class KeywordExtractor:
@@ -235,7 +231,7 @@ class KeywordExtractor:
             return
         # Every candidate at least as heavy as the prefix-th heaviest: the sorted order's
         # first ``prefix`` items are among them, whatever the ties.
-        lightest = heapq.nlargest(prefix, weights)[-1]
+        lightest = sorted(weights, reverse=True)[prefix - 1]  # floats sort fast in C
         heavy = list(map(lightest.__le__, weights))
         yield from _best_first(compress(words, heavy), compress(weights, heavy))
         light = list(map(operator.not_, heavy))
