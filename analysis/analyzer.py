@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 
+from analysis import native
 from analysis.bigrams import bigram_text
 from analysis.tokenizer import GovTokenizer, normalise
 from gongkai.document import AnalyzedDocument, Document
@@ -32,12 +33,14 @@ def analysis_key(doc: Document) -> tuple[str, str, bool]:
     return doc.title, searchable_body(doc), doc.title_derived
 
 
-def body_tokens_of(doc: Document, fields: Fields) -> list[str] | None:
-    """``doc.body``'s tokens (`GovTokenizer.tokenize`) read off its analysed body text, when
-    that text is the body alone (no attachments); else None."""
+def body_token_counts(
+    doc: Document, fields: Fields, counter: native.TokenCounter
+) -> dict[str, int] | None:
+    """How often each of ``doc.body``'s tokens (`GovTokenizer.tokenize`) occurs, read off
+    its analysed body text, when that text is the body alone (no attachments); else None."""
     if doc.attachments:
         return None
-    return fields[1].split(" ") if fields[1] else []
+    return counter.count(fields[1])
 
 
 class DocumentAnalyzer:

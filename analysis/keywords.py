@@ -18,7 +18,7 @@ import math
 import operator
 import re
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from itertools import compress, repeat
 from pathlib import Path
 
@@ -161,12 +161,15 @@ class KeywordExtractor:
             and any(ch.isalpha() for ch in token)
         )
 
-    def _candidate_tokens(self, tokens: Iterable[str]) -> Iterator[str]:
+    def _candidate_memo(self) -> _Memo:
         known = self._candidates
         if len(known) > _CANDIDATES_LIMIT:
             known.clear()  # bounded memory on a corpus with endless new tokens
+        return known
+
+    def _candidate_tokens(self, tokens: Iterable[str]) -> Iterator[str]:
         # filter + a dict whose __missing__ computes: a known token is answered in C.
-        return filter(known.__getitem__, tokens)
+        return filter(self._candidate_memo().__getitem__, tokens)
 
     def fit(self, texts: Iterable[str]) -> KeywordExtractor:
         """Learn document frequencies; words in fewer than ``min_df`` texts count as rare.
@@ -193,10 +196,21 @@ class KeywordExtractor:
         """`scores` of text this extractor's tokeniser has already tokenised (e.g. the body
         tokens of an `AnalyzedDocument`), so a caller that has them pays for no second pass."""
         counts = Counter(self._candidate_tokens(tokens))
-        if not counts or k <= 0:
+        return self._chosen(list(counts), list(counts.values()), k)
+
+    def scores_of_counts(self, counts: Mapping[str, int], k: int = 8) -> list[tuple[str, float]]:
+        """`scores_of_tokens` from how often each token occurs, candidate or not (e.g.
+        `analysis.analyzer.body_token_counts`)."""
+        known = self._candidate_memo()
+        words = list(compress(counts, map(known.__getitem__, counts)))
+        return self._chosen(words, list(map(counts.__getitem__, words)), k)
+
+    def _chosen(self, words: list[str], counts: list[int], k: int) -> list[tuple[str, float]]:
+        """The ``k`` best of the candidate ``words`` (each once, occurring ``counts`` times)."""
+        if not words or k <= 0:
             return []
         chosen: list[tuple[str, float]] = []
-        for weight, word in self._ranked(counts, k):
+        for weight, word in self._ranked(words, counts, k):
             if any(word in kept for kept, _ in chosen):
                 continue  # a piece of a longer keyword already chosen
             # A longer word replaces its pieces chosen before it (中医, 医药 -> 中医药), keeping
@@ -210,18 +224,17 @@ class KeywordExtractor:
         chosen.sort(key=lambda item: -item[1])
         return chosen
 
-    def _ranked(self, counts: Counter[str], k: int) -> Iterator[tuple[float, str]]:
+    def _ranked(self, words: list[str], counts: list[int], k: int) -> Iterator[tuple[float, str]]:
         """(weight, word) best first: higher weight, then the longer word, then the word.
 
         Usually only the best few are read (until ``k`` keywords are chosen), so only the
         ``_PREFIX_PER_KEYWORD * k`` heaviest candidates are sorted first, and the rest only if
         they are reached. Weighing and sorting every candidate was ~60% of keyword time at
         ingest (issue 9); the weights are computed with C-level maps, no Python per word."""
-        words = list(counts)
         weights = list(
             map(
                 operator.mul,
-                map(self._log_tf.__getitem__, counts.values()),
+                map(self._log_tf.__getitem__, counts),
                 map(self.idf_.get, words, repeat(self.default_idf_)),
             )
         )

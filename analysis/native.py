@@ -16,6 +16,7 @@ path.
 from __future__ import annotations
 
 import functools
+from collections import Counter
 from collections.abc import Iterable, Sequence
 
 import numpy as np
@@ -89,6 +90,35 @@ class NativeAnalyzer:
         except UnicodeEncodeError:
             return None
         return tokens
+
+
+# Distinct tokens whose strings one native counter keeps (~150 bytes each) before it starts
+# afresh.
+TOKEN_STRINGS_LIMIT = 200_000
+
+
+class TokenCounter:
+    """How often each token of an analysed text occurs (`GovTokenizer.token_text`: tokens
+    separated by single spaces), natively when the extension is installed: there, each
+    distinct token becomes a Python string once per run, not once per occurrence (the keyword
+    stage's largest cost at ingest, issue 9)."""
+
+    def __init__(self, *, use_native: bool = True) -> None:
+        self._native = (
+            gongkai_native.TokenCounter(TOKEN_STRINGS_LIMIT) if use_native and AVAILABLE else None
+        )
+
+    def count(self, joined: str) -> dict[str, int]:
+        if not joined:
+            return {}
+        if self._native is not None:
+            try:
+                counts: dict[str, int] = self._native.count(joined)
+            except UnicodeEncodeError:
+                pass  # a lone surrogate: counted below
+            else:
+                return counts
+        return Counter(joined.split(" "))
 
 
 def _crosses(text: str) -> bool:

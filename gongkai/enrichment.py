@@ -8,7 +8,7 @@ drop an item by raising `ingest.base.DropItem` (scrapy's convention); the pipeli
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import date
 from typing import Protocol
 
@@ -54,16 +54,16 @@ class KeywordsStage:
         self.extractor = extractor
         self.k = k
 
-    def process(self, doc: Document, body_tokens: list[str] | None = None) -> Document:
-        """``body_tokens``: the body's tokens when the caller has them already (the
-        enrichment workers read them off the document's analysis), so it is not segmented
-        twice."""
+    def process(self, doc: Document, body_counts: Mapping[str, int] | None = None) -> Document:
+        """``body_counts``: how often each of the body's tokens occurs, when the caller knows
+        already (the enrichment workers read it off the document's analysis), so the body is
+        not segmented twice."""
         if doc.subject_words or not doc.body:
             return doc
         scored = (
             self.extractor.scores(doc.body, self.k)
-            if body_tokens is None
-            else self.extractor.scores_of_tokens(body_tokens, self.k)
+            if body_counts is None
+            else self.extractor.scores_of_counts(body_counts, self.k)
         )
         return doc.model_copy(update={"subject_words": [word for word, _ in scored]})
 

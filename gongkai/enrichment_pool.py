@@ -36,10 +36,11 @@ from typing import Protocol
 
 import numpy as np
 
-from analysis.analyzer import DocumentAnalyzer, Fields, analysis_key, body_tokens_of
+from analysis.analyzer import DocumentAnalyzer, Fields, analysis_key, body_token_counts
 from analysis.dedup import MinHashSigner
 from analysis.keywords import KeywordExtractor
 from analysis.metadata import MetadataExtractor
+from analysis.native import TokenCounter
 from analysis.tokenizer import GovTokenizer
 from gongkai.document import Document
 from gongkai.enrichment import (
@@ -102,11 +103,14 @@ class _Worker:
     analyzer: DocumentAnalyzer | None
     _before_keywords: list[DocumentStage] = field(init=False)
     _keywords: KeywordsStage = field(init=False)
+    _counter: TokenCounter = field(init=False)
 
     def __post_init__(self) -> None:
         *self._before_keywords, keywords = self.stages
         assert isinstance(keywords, KeywordsStage), "text_stages ends with keywords"
         self._keywords = keywords
+        use_native = self.analyzer is None or self.analyzer.tokenizer.use_native
+        self._counter = TokenCounter(use_native=use_native)
 
     def enrich(self, doc: Document) -> tuple[Enriched, np.ndarray | None, Fields | None]:
         fields = None
@@ -117,7 +121,8 @@ class _Worker:
             item = through_stages(self._before_keywords, doc)
             if isinstance(item, Document):
                 fields = self.analyzer.analyze_text(*analysis_key(item))
-                item = keywords.process(item, body_tokens_of(item, fields))
+                counts = body_token_counts(item, fields, self._counter)
+                item = keywords.process(item, counts)
         if not isinstance(item, Document):
             return item, None, None
         return item, None if self.signer is None else self.signer.sign(item), fields

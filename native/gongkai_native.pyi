@@ -8,6 +8,11 @@ Used through ``analysis.native`` and ``engines.tantivy_passes``; the pure-Python
 
 from os import PathLike
 
+class TokenCounter:
+    def __init__(self, limit: int) -> None: ...
+    def count(self, text: str) -> dict[str, int]: ...
+    def __len__(self) -> int: ...
+
 class Analyzer:
     def __init__(
         self,

@@ -18,8 +18,8 @@ mod search;
 use jieba_rs::Jieba;
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
-use pyo3::types::PyBytes;
-use rustc_hash::FxHashSet;
+use pyo3::types::{PyBytes, PyDict, PyString};
+use rustc_hash::{FxHashMap, FxHashSet};
 
 /// Code points from here on fold to themselves (`analysis.tokenizer._FOLD_LIMIT`).
 const FOLD_LIMIT: usize = 0x20000;
@@ -304,8 +304,62 @@ impl MinHasher {
     }
 }
 
+/// How often each token of an analysed text occurs (`Analyzer.token_text`: tokens separated
+/// by single spaces): Python's `Counter(text.split(" "))` for a non-empty text.
+///
+/// Splitting into a Python list made a string per token, most of the keyword stage's time at
+/// ingest (issue 9); here each distinct token's string is made once and kept (with its hash,
+/// which Python caches in it) for later texts, up to `limit` of them, then started afresh.
+#[pyclass(module = "gongkai_native")]
+struct TokenCounter {
+    strings: FxHashMap<String, Py<PyString>>,
+    limit: usize,
+}
+
+#[pymethods]
+impl TokenCounter {
+    #[new]
+    fn new(limit: usize) -> Self {
+        Self {
+            strings: FxHashMap::default(),
+            limit,
+        }
+    }
+
+    /// A text with a lone surrogate cannot become `&str`: the call raises
+    /// `UnicodeEncodeError` before any work.
+    fn count<'py>(&mut self, py: Python<'py>, text: &str) -> PyResult<Bound<'py, PyDict>> {
+        let mut counts: FxHashMap<&str, usize> = FxHashMap::default();
+        // Every piece, empty ones too, as `str.split(" ")` gives them.
+        for token in text.split(' ') {
+            *counts.entry(token).or_insert(0) += 1;
+        }
+        if self.strings.len() + counts.len() > self.limit {
+            self.strings.clear(); // bounded memory on endless new tokens
+        }
+        let dict = PyDict::new(py);
+        for (token, count) in counts {
+            let string = match self.strings.get(token) {
+                Some(known) => known.bind(py).clone(),
+                None => {
+                    let made = PyString::new(py, token);
+                    self.strings.insert(token.to_owned(), made.clone().unbind());
+                    made
+                }
+            };
+            dict.set_item(string, count)?;
+        }
+        Ok(dict)
+    }
+
+    fn __len__(&self) -> usize {
+        self.strings.len()
+    }
+}
+
 #[pymodule]
 fn gongkai_native(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<TokenCounter>()?;
     m.add_class::<Analyzer>()?;
     m.add_class::<MinHasher>()?;
     m.add_class::<highlight::Highlighter>()?;

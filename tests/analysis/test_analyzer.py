@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections import Counter
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -10,9 +12,10 @@ from analysis.analyzer import (
     MAX_REMEMBERED,
     DocumentAnalyzer,
     analysis_key,
-    body_tokens_of,
+    body_token_counts,
     searchable_body,
 )
+from analysis.native import TokenCounter
 from analysis.tokenizer import GovTokenizer, char_bigrams
 from gongkai.document import Attachment, Document
 
@@ -127,19 +130,23 @@ def any_tokenizer(request: pytest.FixtureRequest) -> GovTokenizer:
 
 @settings(max_examples=150, deadline=None)
 @given(title=_TEXT, body=_TEXT)
-def test_body_tokens_read_off_the_analysis_are_the_tokenisers(
+def test_body_token_counts_read_off_the_analysis_are_the_tokenisers(
     any_tokenizer: GovTokenizer, title: str, body: str
 ) -> None:
+    # Counted natively and in Python alike, whichever analyser made the text.
     tokenizer = any_tokenizer
     doc = Document(id="t", title=title or "标题", body=body)
     fields = DocumentAnalyzer(tokenizer).analyze_text(*analysis_key(doc))
-    assert body_tokens_of(doc, fields) == tokenizer.tokenize(doc.body)
+    expected = Counter(tokenizer.tokenize(doc.body))
+    for counter in (TokenCounter(), TokenCounter(use_native=False)):
+        assert body_token_counts(doc, fields, counter) == expected
 
 
-def test_body_tokens_are_not_read_off_a_body_with_attachments(
+def test_body_token_counts_are_not_read_off_a_body_with_attachments(
     analyzer: DocumentAnalyzer,
 ) -> None:
     doc = Document(
         id="a", title="通知", body="正文", attachments=[Attachment(name="附件", text="表")]
     )
-    assert body_tokens_of(doc, analyzer.analyze_text(*analysis_key(doc))) is None
+    fields = analyzer.analyze_text(*analysis_key(doc))
+    assert body_token_counts(doc, fields, TokenCounter()) is None

@@ -138,7 +138,11 @@ def test_ranking_reads_the_candidates_in_fully_sorted_order(
             for _ in range(size)
         }
         counts = Counter({word: rng.choice([1, 1, 1, 2, 3, 7]) for word in words})
-        assert list(extractor._ranked(counts, k)) == _fully_sorted(extractor, counts)
+        assert list(extractor._ranked(list(counts), list(counts.values()), k)) == _fully_sorted(
+            extractor, counts
+        )
     fitted = KeywordExtractor(tokenizer).fit([NOTICE, NOTICE[40:], "住房保障 住房公积金 医保"])
     counts = Counter(fitted._candidate_tokens(tokenizer.tokenize(NOTICE * 3)))
-    assert list(fitted._ranked(counts, k)) == _fully_sorted(fitted, counts)
+    assert list(fitted._ranked(list(counts), list(counts.values()), k)) == _fully_sorted(
+        fitted, counts
+    )

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import re
+from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -297,6 +298,38 @@ def test_lone_surrogates_fall_back_to_the_python_path(
     assert outcome(lambda: fast.token_text(normalise(body))) == outcome(
         lambda: slow.token_text(normalise(body))
     )
+
+
+# Token counts ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("text", [*HOSTILE, "a  b", " a b ", "中 中 中", "\ud800 中 \ud800"])
+def test_native_token_counts_equal_pythons(text: str) -> None:
+    # Any text, even one with empty pieces or a lone surrogate (counted in Python then).
+    expected = Counter(text.split(" ")) if text else {}
+    assert native.TokenCounter().count(text) == expected
+    assert native.TokenCounter(use_native=False).count(text) == expected
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.lists(st.text(alphabet=st.characters(blacklist_characters=" "), max_size=4))))
+def test_one_native_counter_counts_text_after_text(texts: list[list[str]]) -> None:
+    # The strings it keeps from earlier texts never change a later count.
+    counter = native.TokenCounter()
+    for tokens in texts:
+        text = " ".join(tokens)
+        assert counter.count(text) == (Counter(tokens) if text else {})
+
+
+def test_native_counter_keeps_a_bounded_number_of_strings() -> None:
+    import gongkai_native
+
+    counter = gongkai_native.TokenCounter(10)
+    for start in range(0, 100, 4):
+        text = " ".join(f"词{i}" for i in range(start, start + 4))
+        assert counter.count(text) == {f"词{i}": 1 for i in range(start, start + 4)}
+        assert len(counter) <= 10
+    assert counter.count("词1 词1 词2") == {"词1": 2, "词2": 1}
 
 
 # The tables handed to Rust ----------------------------------------------------------------
