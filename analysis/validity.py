@@ -70,20 +70,15 @@ def _add_months(start: date, months: int) -> date:
     raise AssertionError("unreachable: every month has 28 days")
 
 
-_SENTENCE_END = re.compile(r"[。；;！!？?\n]+")
+# A sentence, stripped: the text between sentence ends (。；;！!？? and line breaks) from its
+# first to its last non-space character (``\s`` is `str.isspace`, what `str.strip` strips).
+_SENTENCE = re.compile(r"[^\s。；;！!？?](?:[^。；;！!？?\n]*[^\s。；;！!？?])?")
 
 
 def _sentences(text: str) -> list[tuple[int, str]]:
-    """The sentences of ``text``, stripped, each with where it starts in ``text``."""
-    found = []
-    start = 0
-    for boundary in [*_SENTENCE_END.finditer(text), None]:
-        piece = text[start : boundary.start() if boundary else len(text)]
-        sentence = piece.strip()
-        if sentence:
-            found.append((start + len(piece) - len(piece.lstrip()), sentence))
-        start = boundary.end() if boundary else len(text)
-    return found
+    """The sentences of ``text``, stripped, each with where it starts in ``text``. Found by one
+    pattern: splitting and stripping in Python was half of this stage's time (issue 9)."""
+    return [(match.start(), match.group()) for match in _SENTENCE.finditer(text)]
 
 
 _NUMBERING = re.compile(

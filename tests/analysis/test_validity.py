@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from datetime import date
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from analysis.validity import validity_from_text
+from analysis.validity import _sentences, validity_from_text
 from gongkai.document import Document, Validity
 from gongkai.settings import Settings
 from ingest.jsonl import JsonlIngestor
@@ -238,3 +241,28 @@ def test_real_lawrefbook_text_and_field(shared_data: Path) -> None:
     # Statutes state when they take effect; licences' 有效期 must not expire the statute.
     assert statuses["有效"] > 0.75 * len(docs)
     assert statuses["失效"] <= 2
+
+
+def _split_and_stripped(text: str) -> list[tuple[int, str]]:
+    """The plain definition `_sentences` must equal: split at runs of sentence ends, strip
+    each piece, keep the non-empty ones with where they start."""
+    found = []
+    start = 0
+    for boundary in [*re.finditer(r"[。；;！!？?\n]+", text), None]:
+        piece = text[start : boundary.start() if boundary else len(text)]
+        if piece.strip():
+            found.append((start + len(piece) - len(piece.lstrip()), piece.strip()))
+        start = boundary.end() if boundary else len(text)
+    return found
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    st.text(
+        alphabet=st.sampled_from("。；;！!？?\n \t\u3000\u2028\x1c\x85\xa0\r﹔｡ab中"), max_size=20
+    )
+)
+def test_sentences_are_the_text_split_at_sentence_ends_and_stripped(text: str) -> None:
+    # Every kind of space Python strips (some are line breaks that do not end a sentence),
+    # and look-alikes of sentence ends that do not end one either.
+    assert _sentences(text) == _split_and_stripped(text)
