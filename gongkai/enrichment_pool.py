@@ -1,7 +1,7 @@
 """The enrichment stages that read only the document itself, run on worker processes.
 
-Metadata, validity, references and keywords cost ~0.5 ms a 2,000-character document (1.2 ms
-when first profiled for issue 9), as much as analysis and indexing together; on the
+Metadata, validity, references and keywords cost ~0.45 ms a 2,000-character document (1.2 ms
+when first profiled for issue 9), about as much as analysis and indexing together; on the
 ingesting thread they held `gongkai ingest` to one core. They are pure functions of the
 document, so a batch is split into chunks that worker processes enrich while the ingesting
 thread deals with the batch before it (duplicates, the outbox, indexing). Results come back
@@ -9,11 +9,12 @@ in input order.
 
 What crosses the process boundary is the `Document` itself (pickled). Stages that keep state
 (the duplicate finder) stay in the ingesting process: their order matters. The costly,
-stateless part of the duplicate check, the document's MinHash signature (0.15 ms native,
+stateless part of the duplicate check, the document's MinHash signature (0.11 ms native,
 0.5 ms in Python), is computed on the workers too and handed to the finder (`Presigned`),
 keyed by the text it was computed from. So is the document's analysis for indexing
-(`Preanalysed`, ~0.25 ms): the keywords stage needs the body's tokens anyway, and reading them
-off that analysis segments the body once instead of twice (~7% more documents/s, issue 9).
+(`Preanalysed`, ~0.22 ms): the keywords stage needs the body's token counts anyway, and
+reading them off that analysis segments the body once instead of twice (~7% more
+documents/s, issue 9).
 
 Until a worker has loaded (~1-2 s), batches are enriched in the ingesting thread; if a worker
 dies, the batch it held and the rest of the run are too (nothing is lost).
