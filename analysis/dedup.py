@@ -167,9 +167,10 @@ def fingerprint_text(doc: Document) -> str:
     digits and Han characters kept (whitespace and punctuation differ between reprints)."""
     body = doc.body
     if _CHROME.search(body) is None:
-        # No line is chrome (a match in a line is one in the body), and dropping the line
-        # breaks changes nothing: `normalise` folds one character to one and leaves them
-        # non-word characters, which go anyway. Most bodies: no per-line pass (issue 9).
+        # No line is chrome (a match in a line is one in the body), and keeping the line
+        # breaks changes nothing: `normalise` folds one character to one and leaves a line
+        # break as it is, a non-word character that goes anyway (tested). Most bodies: no
+        # per-line pass (issue 9).
         kept = body
     else:
         kept = "".join(
@@ -266,7 +267,7 @@ class _BandIndex:
             "CREATE INDEX IF NOT EXISTS bands_slice ON bands(band, slice);"
             "CREATE INDEX IF NOT EXISTS bands_id ON bands(id);"
         )
-
+        # Every band's lookup in one statement (see `query`).
         self._query_sql = " UNION ALL ".join(
             ["SELECT id FROM bands WHERE band = ? AND slice = ?"] * self.bands
         )
