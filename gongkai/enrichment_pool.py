@@ -110,8 +110,7 @@ class _Worker:
         *self._before_keywords, keywords = self.stages
         assert isinstance(keywords, KeywordsStage), "text_stages ends with keywords"
         self._keywords = keywords
-        use_native = self.analyzer is None or self.analyzer.tokenizer.use_native
-        self._counter = TokenCounter(use_native=use_native)
+        self._counter = TokenCounter(use_native=keywords.extractor.tokenizer.use_native)
 
     def enrich(self, doc: Document) -> tuple[Enriched, np.ndarray | None, Fields | None]:
         fields = None
