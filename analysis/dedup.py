@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import re
 import sqlite3
+from collections import OrderedDict
 from collections.abc import Iterable
 from datetime import date
 from pathlib import Path
@@ -331,7 +332,7 @@ class NearDuplicateFinder(_Batched):
         )
         self.signer = MinHashSigner(num_perm)
         # Signatures computed ahead by worker processes (`remember_signature`).
-        self._presigned: dict[tuple[str, str], np.ndarray] = {}
+        self._presigned: OrderedDict[tuple[str, str], np.ndarray] = OrderedDict()
         self._bands = _BandIndex(self._db, threshold, num_perm)
         if self._meta("signature") not in (None, self.signer.settings):
             # Signatures made another way cannot be compared: start again (derived data).
@@ -358,9 +359,12 @@ class NearDuplicateFinder(_Batched):
         """``doc``'s signature, computed elsewhere by a `MinHashSigner` with this finder's
         ``signer.settings``; used (once) when ``doc`` is checked or added. Keyed by the text
         it was computed from, so it can never stand for another text."""
-        if len(self._presigned) >= MAX_PRESIGNED:
-            self._presigned.clear()  # bounded, even for documents that never arrive
-        self._presigned[(doc.title, doc.body)] = signature
+        presigned = self._presigned
+        presigned[(doc.title, doc.body)] = signature
+        # Bounded, even for documents that never arrive; the oldest go first, as the
+        # analyser's remembered analyses do: clearing all would drop the batch about to come.
+        while len(presigned) > MAX_PRESIGNED:
+            presigned.popitem(last=False)
 
     def check(self, doc: Document) -> DuplicateVerdict:
         return self._check(doc, self.signature(doc))

@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 
 from analysis import native
 from analysis.dedup import (
+    MAX_PRESIGNED,
     MIN_TEXT,
     NEXT_SEQ_SQL,
     DuplicateFilter,
@@ -181,6 +182,20 @@ def test_fingerprint_text_is_the_same_with_and_without_chrome_lines_to_drop(titl
     )
     # One chrome line among them: dropped, the rest as before.
     assert fingerprint_text(doc("b", "打印本页\n" + body, title=title)) == per_line
+
+
+def test_presigned_signatures_are_bounded_and_the_oldest_go_first() -> None:
+    finder = NearDuplicateFinder()
+    docs = [doc(str(n), f"{TEXT}{n}") for n in range(MAX_PRESIGNED + 5)]
+    marked = np.zeros(finder.num_perm, dtype="<u4")
+    for item in docs:
+        finder.remember_signature(item, marked)
+    assert len(finder._presigned) == MAX_PRESIGNED
+    # The newest are kept (the ones an ingest is about to check) ...
+    assert finder.signature(docs[-1]) is marked
+    assert finder.signature(docs[5]) is marked
+    # ... the oldest were let go, and are signed afresh.
+    assert np.array_equal(finder.signature(docs[4]), finder.signer.sign(docs[4]))
 
 
 def test_fingerprint_text_and_shingles() -> None:
