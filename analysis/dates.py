@@ -45,8 +45,10 @@ _SIGNER = re.compile(
     r"署长|行长|主任|县长|区长|州长|院长|厅长|司长|会长|社长|书记)[\u4e00-\u9fff·]{2,4}"
 )
 _SPACE = re.compile(r"[\s\u200b\ufeff]+")
-# Entities a page left unresolved ("国务院办公厅  &sp;"): spaces to a reader.
-_ENTITY = re.compile(r"&[a-zA-Z]{2,8};|&#[0-9]{2,6};")
+# Entities a page left unresolved ("国务院办公厅  &sp;"): spaces to a reader. Metadata reads
+# a document's head with the same pattern. Any decimal digits: a page converted to full-width
+# characters writes "&#１２２８８;" (the signature folds them to ASCII first anyway).
+UNRESOLVED_ENTITY = re.compile(r"&[a-zA-Z]{2,8};|&#\d{2,6};")
 # Lines above a date that may belong to one signature block (joint issuers, agency + signer).
 SIGNATURE_LOOKBACK = 4
 # A date line among the first lines is a heading's date (通过/公布 dates), not a signature.
@@ -105,7 +107,7 @@ def find_dates(text: str) -> list[FoundDate]:
 def signature(body: str) -> Signature | None:
     """The signature block of ``body``: its first signed date line, else its last date line."""
     # An entity never spans lines: replaced in the whole text at once.
-    lines = [line.strip() for line in _ENTITY.sub(" ", ascii_digits(body)).splitlines()]
+    lines = [line.strip() for line in UNRESOLVED_ENTITY.sub(" ", ascii_digits(body)).splitlines()]
     filled = [i for i, line in enumerate(lines) if line]
     unsigned: Signature | None = None
     for position, index in enumerate(filled):

@@ -33,7 +33,7 @@ from analysis.agency import (
     region_of_issuer_code,
     split_agencies,
 )
-from analysis.dates import parse_date, signature
+from analysis.dates import UNRESOLVED_ENTITY, parse_date, signature
 from analysis.docnumber import find_doc_number_matches, parse_doc_number, parse_doc_numbers
 from analysis.doctype import doc_type_from_number, doc_type_from_title
 from gongkai.document import DocNumber, Document, Topic
@@ -52,7 +52,6 @@ _LABEL_ALTERNATIVES = "|".join(
 _LABEL = re.compile(rf"(?P<label>{_LABEL_ALTERNATIVES})[\s\u3000]*[:：]")
 _SENTENCE_END = re.compile(r"[。；！？]")
 _COLON_END = re.compile(r"[:：]\s*$")
-_ENTITY = re.compile(r"&[a-zA-Z]{2,8};|&#\d{2,6};")
 # Numbered items (1. 一、 （一）) start the text, never a title.
 _ITEM = re.compile(
     r"^(?:[0-9]+[.、．]|[一二三四五六七八九十]+、|[（(][0-9一二三四五六七八九十]+[）)])"
@@ -223,7 +222,7 @@ class MetadataExtractor:
         # long body's other lines are never read.
         filled: list[str] = []
         for raw in body.splitlines():
-            line = _ENTITY.sub(" ", raw).strip()
+            line = UNRESOLVED_ENTITY.sub(" ", raw).strip()
             if line:
                 filled.append(line)
                 if len(filled) > self.head_lines:

@@ -187,6 +187,9 @@ def test_html_entities_left_in_the_signature_line() -> None:
     body = "正文。\n国务院办公厅         &sp;\n一九九六年七月十七日\n"
     found = signature(body)
     assert found is not None and found.agencies == ("国务院办公厅",)
+    # Written in full-width digits, as metadata's head reads it too.
+    wide = signature("正文。\n国务院办公厅 &#１２２８８;\n一九九六年七月十七日\n")
+    assert wide is not None and wide.agencies == ("国务院办公厅",)
 
 
 def test_very_long_body() -> None:

@@ -106,6 +106,23 @@ def test_plain_body_head_and_signature() -> None:
     assert doc.topic is None  # a topic is never invented
 
 
+def test_entities_a_page_left_unresolved_are_spaces_in_the_head() -> None:
+    # The same pattern as the signature's (`analysis.dates.UNRESOLVED_ENTITY`): a line of
+    # entities is an empty line.
+    body = "&nbsp;&ensp;\n&#12288;\n" + BODY.replace("沪府发", "&nbsp;沪府发", 1)
+    doc = extract(Document(id="d", body=body, title="", title_derived=True))
+    assert doc.title == "上海市人民政府关于郑杨同志任职的通知"
+    assert doc.doc_number is not None and doc.doc_number.raw == "沪府发〔2018〕42号"
+    assert doc.agency == ["上海市人民政府"]
+
+    # A page converted to full-width characters: still an entity, as for the signature.
+    wide = extract(Document(id="d", body="&#１２２８８;\n" + BODY, title="", title_derived=True))
+    assert wide.title == "上海市人民政府关于郑杨同志任职的通知"
+    # Not an entity: text, the head's first line.
+    text = extract(Document(id="d", body="&#x;\n" + BODY, title="", title_derived=True))
+    assert text.title.startswith("&#x;")
+
+
 def test_title_alone() -> None:
     doc = extract(
         Document(
